@@ -1,0 +1,3 @@
+from flotilla.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The ``flotilla`` command: click for parsing, rich for what people read."""

@@ -1,0 +1,21 @@
+"""Entry point of the ``flotilla`` command."""
+
+from __future__ import annotations
+
+import click
+
+from flotilla import __version__
+from flotilla.cli.dev import dev
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="flotilla")
+def cli() -> None:
+    """Operate many Kubernetes clusters as one fleet."""
+
+
+cli.add_command(dev)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,155 @@
+"""The command lines of a cluster's components.
+
+Pure functions of the topology and the file layout, so they are easy to read and test.
+Choices worth knowing:
+
+- etcd runs without fsync: the fleet is for tests and demos, and fsync dominates its cost.
+- ``--endpoint-reconciler-type=none`` lets the apiserver advertise a loopback address.
+- The hub's controller-manager runs only the namespace and garbage-collector controllers:
+  the hub stores templates and never runs them. Members run the usual set.
+- kwok plays kubelet for every node of a member: it keeps nodes Ready, gives pods IPs from
+  the member's own range, makes them Ready and finalizes deleted ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flotilla.devfleet.pki import ClusterPki
+from flotilla.devfleet.topology import (
+    APISERVER_PORT,
+    CONTROLLER_MANAGER_PORT,
+    ETCD_CLIENT_PORT,
+    ETCD_PEER_PORT,
+    SCHEDULER_PORT,
+    ClusterSpec,
+)
+
+HUB_CONTROLLERS = "namespace,garbagecollector"
+
+
+@dataclass(frozen=True)
+class ClusterLayout:
+    """Where one cluster keeps its files under the fleet's state directory."""
+
+    directory: Path
+
+    @property
+    def pki(self) -> ClusterPki:
+        return ClusterPki(self.directory / "pki")
+
+    @property
+    def etcd_data(self) -> Path:
+        return self.directory / "etcd"
+
+    def log(self, component: str) -> Path:
+        return self.directory / "logs" / f"{component}.log"
+
+    def kubeconfig(self, stem: str) -> Path:
+        return self.directory / f"{stem}.kubeconfig"
+
+
+def components(cluster: ClusterSpec) -> list[str]:
+    """The cluster's components, in start order."""
+    names = ["etcd", "kube-apiserver", "kube-controller-manager"]
+    if cluster.role == "member":
+        names += ["kube-scheduler", "kwok"]
+    return names
+
+
+def command_line(
+    component: str, cluster: ClusterSpec, layout: ClusterLayout, binary: Path
+) -> list[str]:
+    builder = _BUILDERS[component]
+    return [str(binary), *builder(cluster, layout)]
+
+
+def _etcd(cluster: ClusterSpec, layout: ClusterLayout) -> list[str]:
+    peer = f"http://{cluster.address}:{ETCD_PEER_PORT}"
+    client = f"http://{cluster.address}:{ETCD_CLIENT_PORT}"
+    return [
+        f"--name={cluster.name}",
+        f"--data-dir={layout.etcd_data}",
+        f"--listen-client-urls={client}",
+        f"--advertise-client-urls={client}",
+        f"--listen-peer-urls={peer}",
+        f"--initial-advertise-peer-urls={peer}",
+        f"--initial-cluster={cluster.name}={peer}",
+        "--unsafe-no-fsync=true",
+        "--log-level=warn",
+    ]
+
+
+def _apiserver(cluster: ClusterSpec, layout: ClusterLayout) -> list[str]:
+    pki = layout.pki
+    return [
+        f"--advertise-address={cluster.address}",
+        f"--bind-address={cluster.address}",
+        f"--secure-port={APISERVER_PORT}",
+        f"--etcd-servers={cluster.etcd_url}",
+        "--endpoint-reconciler-type=none",
+        f"--service-cluster-ip-range={cluster.service_cidr}",
+        f"--client-ca-file={pki.ca_cert}",
+        f"--tls-cert-file={pki.serving_cert}",
+        f"--tls-private-key-file={pki.serving_key}",
+        "--service-account-issuer=https://kubernetes.default.svc",
+        f"--service-account-key-file={pki.sa_pub}",
+        f"--service-account-signing-key-file={pki.sa_key}",
+        "--authorization-mode=RBAC",
+        "--allow-privileged=true",
+        "--profiling=false",
+        f"--cert-dir={layout.directory / 'apiserver-certs'}",
+    ]
+
+
+def _controller_manager(cluster: ClusterSpec, layout: ClusterLayout) -> list[str]:
+    kubeconfig = layout.kubeconfig("kube-controller-manager")
+    controllers = HUB_CONTROLLERS if cluster.role == "hub" else "*"
+    return [
+        f"--kubeconfig={kubeconfig}",
+        f"--authentication-kubeconfig={kubeconfig}",
+        f"--authorization-kubeconfig={kubeconfig}",
+        f"--bind-address={cluster.address}",
+        f"--secure-port={CONTROLLER_MANAGER_PORT}",
+        f"--cert-dir={layout.directory / 'controller-manager-certs'}",
+        f"--controllers={controllers}",
+        f"--cluster-name={cluster.name}",
+        f"--service-account-private-key-file={layout.pki.sa_key}",
+        f"--root-ca-file={layout.pki.ca_cert}",
+        f"--service-cluster-ip-range={cluster.service_cidr}",
+        "--leader-elect=false",
+        "--profiling=false",
+    ]
+
+
+def _scheduler(cluster: ClusterSpec, layout: ClusterLayout) -> list[str]:
+    kubeconfig = layout.kubeconfig("kube-scheduler")
+    return [
+        f"--kubeconfig={kubeconfig}",
+        f"--authentication-kubeconfig={kubeconfig}",
+        f"--authorization-kubeconfig={kubeconfig}",
+        f"--bind-address={cluster.address}",
+        f"--secure-port={SCHEDULER_PORT}",
+        f"--cert-dir={layout.directory / 'scheduler-certs'}",
+        "--leader-elect=false",
+        "--profiling=false",
+    ]
+
+
+def _kwok(cluster: ClusterSpec, layout: ClusterLayout) -> list[str]:
+    return [
+        f"--kubeconfig={layout.kubeconfig('admin')}",
+        "--manage-all-nodes=true",
+        f"--cidr={cluster.pod_cidr}",
+        f"--node-ip={cluster.address}",
+    ]
+
+
+_BUILDERS = {
+    "etcd": _etcd,
+    "kube-apiserver": _apiserver,
+    "kube-controller-manager": _controller_manager,
+    "kube-scheduler": _scheduler,
+    "kwok": _kwok,
+}

@@ -1,0 +1,37 @@
+"""The only layer that speaks HTTP to Kubernetes API servers."""
+
+from flotilla.kube.client import KubeClient
+from flotilla.kube.config import ConnectionConfig, connection_from_kubeconfig, load_kubeconfig
+from flotilla.kube.errors import (
+    ApiError,
+    ConfigError,
+    Conflict,
+    Forbidden,
+    Gone,
+    Invalid,
+    KubeError,
+    NotFound,
+    RequestTimeout,
+    TransportError,
+    Unauthorized,
+)
+from flotilla.kube.paths import resource_path
+
+__all__ = [
+    "ApiError",
+    "ConfigError",
+    "Conflict",
+    "ConnectionConfig",
+    "Forbidden",
+    "Gone",
+    "Invalid",
+    "KubeClient",
+    "KubeError",
+    "NotFound",
+    "RequestTimeout",
+    "TransportError",
+    "Unauthorized",
+    "connection_from_kubeconfig",
+    "load_kubeconfig",
+    "resource_path",
+]

@@ -1,0 +1,45 @@
+from pathlib import Path
+
+from flotilla.devfleet.components import ClusterLayout, command_line, components
+from flotilla.devfleet.topology import fleet_topology
+
+HUB, MEMBER = fleet_topology(1)
+
+
+def _argv(component: str, cluster: object) -> list[str]:
+    layout = ClusterLayout(Path("/state/clusters/x"))
+    return command_line(component, cluster, layout, Path(f"/bin/{component}"))  # type: ignore[arg-type]
+
+
+def test_the_hub_runs_no_scheduler_and_no_nodes() -> None:
+    assert components(HUB) == ["etcd", "kube-apiserver", "kube-controller-manager"]
+    assert "kube-scheduler" in components(MEMBER)
+    assert "kwok" in components(MEMBER)
+
+
+def test_the_hub_runs_only_namespace_and_garbage_collector_controllers() -> None:
+    assert "--controllers=namespace,garbagecollector" in _argv("kube-controller-manager", HUB)
+    assert "--controllers=*" in _argv("kube-controller-manager", MEMBER)
+
+
+def test_the_apiserver_listens_and_advertises_on_its_own_address() -> None:
+    argv = _argv("kube-apiserver", MEMBER)
+    assert argv[0] == "/bin/kube-apiserver"
+    assert f"--advertise-address={MEMBER.address}" in argv
+    assert f"--bind-address={MEMBER.address}" in argv
+    assert "--endpoint-reconciler-type=none" in argv
+    assert f"--etcd-servers=http://{MEMBER.address}:2379" in argv
+
+
+def test_kwok_gives_pods_ips_from_the_members_range() -> None:
+    argv = _argv("kwok", MEMBER)
+    assert f"--cidr={MEMBER.pod_cidr}" in argv
+    assert "--manage-all-nodes=true" in argv
+
+
+def test_every_listening_component_binds_to_the_cluster_address() -> None:
+    for component in components(MEMBER):
+        joined = " ".join(_argv(component, MEMBER))
+        assert "0.0.0.0" not in joined
+        if component != "kwok":
+            assert MEMBER.address in joined
