@@ -11,6 +11,7 @@ out=${FLOTILLA_BUILD_DIR:-$here/../_output/bin}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl)
+files=("${binaries[@]}" kwok-stages.yaml)
 
 if ! command -v go >/dev/null 2>&1; then
   echo "error: Go is not installed; install Go >= $(sed -n 's/^go //p' "$here/go.mod") first" >&2
@@ -20,7 +21,7 @@ fi
 cd "$here"
 stamp=$( (cat go.mod go.sum; go version) | sha256sum | cut -c1-16)
 complete=yes
-for name in "${binaries[@]}"; do [ -x "$out/$name" ] || complete=no; done
+for name in "${files[@]}"; do [ -e "$out/$name" ] || complete=no; done
 if [ "$complete" = yes ] && [ "$(cat "$out/.stamp" 2>/dev/null)" = "$stamp" ]; then
   echo "binaries are up to date in $out"
   exit 0
@@ -45,5 +46,13 @@ status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] || { echo "error: go build failed" >&2; exit "$status"; }
 # go names a binary after the last path element that is not a major version: etcd's is "server".
 mv -f "$out/server" "$out/etcd"
+# kwok runs nothing without Stage definitions; take kwok's own "fast" stages for nodes and
+# pods and its lease heartbeat for nodes, from the pinned module.
+kwok_dir=$(go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
+for stage in node/fast/node-initialize node/heartbeat-with-lease/node-heartbeat-with-lease \
+  pod/fast/pod-ready pod/fast/pod-complete pod/fast/pod-delete; do
+  echo "---"
+  cat "$kwok_dir/kustomize/stage/$stage.yaml"
+done > "$out/kwok-stages.yaml"
 echo "$stamp" > "$out/.stamp"
 echo "==> built into $out in $(( $(date +%s) - start ))s"

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from flotilla.api import ClusterName
@@ -27,15 +28,15 @@ from flotilla.devfleet import (
 
 T = TypeVar("T")
 
-console = Console()
-errors = Console(stderr=True)
+# Not a terminal (CI logs, pipes): wide enough that tables are not cut.
+console = Console(width=None if sys.stdout.isatty() else 160)
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(coro)
     except (FleetError, MissingBinaries) as exc:
-        errors.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+        click.echo(f"error: {exc}", err=True)
         sys.exit(1)
 
 
@@ -112,7 +113,9 @@ def kubeconfig(directory: Path) -> None:
     """Print the path of the fleet's kubeconfig (a context per cluster)."""
     path = Fleet(directory).kubeconfig
     if not path.exists():
-        errors.print(f"error: no kubeconfig at {path}; start the fleet with `flotilla dev up`")
+        click.echo(
+            f"error: no kubeconfig at {path}; start the fleet with `flotilla dev up`", err=True
+        )
         sys.exit(1)
     click.echo(str(path))
 
@@ -143,7 +146,12 @@ def _print_table(status: FleetStatus, *, components: bool = False) -> None:
     if components:
         table.add_column("COMPONENTS")
     for cluster in status.clusters:
-        ready = "[green]yes[/green]" if cluster.ready else f"[red]no[/red] {cluster.detail}"
+        if not cluster.ready:
+            ready = f"[red]no[/red] {escape(cluster.detail)}"
+        elif cluster.detail:
+            ready = f"[yellow]yes[/yellow] {escape(cluster.detail)}"
+        else:
+            ready = "[green]yes[/green]"
         row = [
             cluster.name,
             cluster.role,

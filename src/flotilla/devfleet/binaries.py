@@ -19,6 +19,8 @@ ALL_BINARIES = (
     "kwok",
     "kubectl",
 )
+# kwok's Stage definitions, which ``make binaries`` puts beside the kwok binary.
+KWOK_STAGES = "kwok-stages.yaml"
 BUILD_COMMAND = "make binaries"
 
 
@@ -55,7 +57,8 @@ def find_binaries(names: Iterable[str], *, search: list[Path] | None = None) -> 
     for name in names:
         for directory in dirs:
             candidate = directory / name
-            if candidate.is_file() and os.access(candidate, os.X_OK):
+            runnable = name.endswith(".yaml") or os.access(candidate, os.X_OK)
+            if candidate.is_file() and runnable:
                 found[name] = candidate.resolve()
                 break
         else:

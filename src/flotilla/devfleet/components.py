@@ -13,9 +13,11 @@ Choices worth knowing:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from flotilla.devfleet.binaries import KWOK_STAGES
 from flotilla.devfleet.pki import ClusterPki
 from flotilla.devfleet.topology import (
     APISERVER_PORT,
@@ -58,14 +60,21 @@ def components(cluster: ClusterSpec) -> list[str]:
     return names
 
 
+def required_files(cluster: ClusterSpec) -> list[str]:
+    """The binaries (and data files) the cluster's components need."""
+    names = components(cluster)
+    return [*names, KWOK_STAGES] if "kwok" in names else names
+
+
 def command_line(
-    component: str, cluster: ClusterSpec, layout: ClusterLayout, binary: Path
+    component: str, cluster: ClusterSpec, layout: ClusterLayout, files: Mapping[str, Path]
 ) -> list[str]:
+    """The argv of ``component``; ``files`` maps required_files() to their paths."""
     builder = _BUILDERS[component]
-    return [str(binary), *builder(cluster, layout)]
+    return [str(files[component]), *builder(cluster, layout, files)]
 
 
-def _etcd(cluster: ClusterSpec, layout: ClusterLayout) -> list[str]:
+def _etcd(cluster: ClusterSpec, layout: ClusterLayout, _files: Mapping[str, Path]) -> list[str]:
     peer = f"http://{cluster.address}:{ETCD_PEER_PORT}"
     client = f"http://{cluster.address}:{ETCD_CLIENT_PORT}"
     return [
@@ -81,7 +90,9 @@ def _etcd(cluster: ClusterSpec, layout: ClusterLayout) -> list[str]:
     ]
 
 
-def _apiserver(cluster: ClusterSpec, layout: ClusterLayout) -> list[str]:
+def _apiserver(
+    cluster: ClusterSpec, layout: ClusterLayout, _files: Mapping[str, Path]
+) -> list[str]:
     pki = layout.pki
     return [
         f"--advertise-address={cluster.address}",
@@ -103,7 +114,9 @@ def _apiserver(cluster: ClusterSpec, layout: ClusterLayout) -> list[str]:
     ]
 
 
-def _controller_manager(cluster: ClusterSpec, layout: ClusterLayout) -> list[str]:
+def _controller_manager(
+    cluster: ClusterSpec, layout: ClusterLayout, _files: Mapping[str, Path]
+) -> list[str]:
     kubeconfig = layout.kubeconfig("kube-controller-manager")
     controllers = HUB_CONTROLLERS if cluster.role == "hub" else "*"
     return [
@@ -117,13 +130,17 @@ def _controller_manager(cluster: ClusterSpec, layout: ClusterLayout) -> list[str
         f"--cluster-name={cluster.name}",
         f"--service-account-private-key-file={layout.pki.sa_key}",
         f"--root-ca-file={layout.pki.ca_cert}",
+        # Each controller acts as its own ServiceAccount, bound by bootstrap RBAC (as kubeadm).
+        "--use-service-account-credentials=true",
         f"--service-cluster-ip-range={cluster.service_cidr}",
         "--leader-elect=false",
         "--profiling=false",
     ]
 
 
-def _scheduler(cluster: ClusterSpec, layout: ClusterLayout) -> list[str]:
+def _scheduler(
+    cluster: ClusterSpec, layout: ClusterLayout, _files: Mapping[str, Path]
+) -> list[str]:
     kubeconfig = layout.kubeconfig("kube-scheduler")
     return [
         f"--kubeconfig={kubeconfig}",
@@ -137,9 +154,10 @@ def _scheduler(cluster: ClusterSpec, layout: ClusterLayout) -> list[str]:
     ]
 
 
-def _kwok(cluster: ClusterSpec, layout: ClusterLayout) -> list[str]:
+def _kwok(cluster: ClusterSpec, layout: ClusterLayout, files: Mapping[str, Path]) -> list[str]:
     return [
         f"--kubeconfig={layout.kubeconfig('admin')}",
+        f"--config={files[KWOK_STAGES]}",
         "--manage-all-nodes=true",
         f"--cidr={cluster.pod_cidr}",
         f"--node-ip={cluster.address}",

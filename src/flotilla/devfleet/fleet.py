@@ -29,7 +29,12 @@ from typing import Any
 from flotilla.api import ClusterName
 from flotilla.devfleet import processes
 from flotilla.devfleet.binaries import find_binaries
-from flotilla.devfleet.components import ClusterLayout, command_line, components
+from flotilla.devfleet.components import (
+    ClusterLayout,
+    command_line,
+    components,
+    required_files,
+)
 from flotilla.devfleet.kubeconfigs import component_kubeconfig, fleet_kubeconfig, write_kubeconfig
 from flotilla.devfleet.nodes import node_manifest, node_names
 from flotilla.devfleet.pki import CLIENTS, ensure_pki
@@ -179,7 +184,6 @@ class Fleet:
                         ) from None
                     await asyncio.sleep(0.2)
             try:
-                self._load()
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
@@ -210,6 +214,7 @@ class Fleet:
     async def up(self, *, members: int | None = None) -> FleetStatus:
         """Start what is not running; wait until every cluster is usable."""
         async with self._locked():
+            self._load()
             running = any(self._running_records().values())
             if running and members is not None and members != self._members:
                 raise FleetError(
@@ -219,7 +224,7 @@ class Fleet:
             if not running:
                 self._members = members or self._members or DEFAULT_MEMBERS
             clusters = self._topology()
-            needed = {name for cluster in clusters for name in components(cluster)}
+            needed = {name for cluster in clusters for name in required_files(cluster)}
             binaries = find_binaries(sorted(needed), search=self._bin_search)
             gate = asyncio.Semaphore(self._concurrency)
 
@@ -261,7 +266,7 @@ class Fleet:
             if current is ProcessState.RUNNING:
                 continue
             self._check_ports(cluster, component)
-            argv = command_line(component, cluster, layout, binaries[component])
+            argv = command_line(component, cluster, layout, binaries)
             self._progress(cluster.name, f"starting {component}")
             records[component] = processes.spawn(argv, log=layout.log(component))
             self._save()
@@ -273,6 +278,9 @@ class Fleet:
         if not started:
             self._progress(cluster.name, "running; checking")
         await self._wait_usable(cluster)
+        for component, record in records.items():  # one that exited at once is a failure
+            if processes.state(record) is ProcessState.DEAD:
+                raise self._exited_or_slow(cluster, component, record)
         self._progress(cluster.name, "ready")
 
     def _check_ports(self, cluster: ClusterSpec, component: str) -> None:
@@ -389,6 +397,7 @@ class Fleet:
     async def fault(self, cluster_name: str, action: FaultAction) -> None:
         """Break or heal one cluster's API server."""
         async with self._locked():
+            self._load()
             if not any(self._running_records().values()):
                 raise FleetError("the fleet is not running; start it with `flotilla dev up`")
             cluster = self._cluster(cluster_name)
@@ -405,7 +414,7 @@ class Fleet:
             else:
                 for record in records.values():
                     processes.send(record, signal.SIGCONT)
-                binaries = find_binaries(components(cluster), search=self._bin_search)
+                binaries = find_binaries(required_files(cluster), search=self._bin_search)
                 try:
                     await self._ensure_cluster(cluster, binaries)
                 finally:
@@ -416,6 +425,12 @@ class Fleet:
     async def down(self, *, purge: bool = False) -> int:
         """Stop every recorded process; return how many were running."""
         async with self._locked():
+            try:
+                self._load()
+            except FleetError:
+                if not purge:
+                    raise
+                self._records = {}  # damaged: nothing to stop that we can trust; purge the rest
             running = [
                 rec
                 for comps in self._running_records().values()

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from flotilla.devfleet.components import ClusterLayout, command_line, components
+from flotilla.devfleet.components import ClusterLayout, command_line, components, required_files
 from flotilla.devfleet.topology import fleet_topology
 
 HUB, MEMBER = fleet_topology(1)
@@ -8,7 +8,8 @@ HUB, MEMBER = fleet_topology(1)
 
 def _argv(component: str, cluster: object) -> list[str]:
     layout = ClusterLayout(Path("/state/clusters/x"))
-    return command_line(component, cluster, layout, Path(f"/bin/{component}"))  # type: ignore[arg-type]
+    files = {name: Path(f"/bin/{name}") for name in required_files(cluster)}  # type: ignore[arg-type]
+    return command_line(component, cluster, layout, files)  # type: ignore[arg-type]
 
 
 def test_the_hub_runs_no_scheduler_and_no_nodes() -> None:
@@ -35,6 +36,7 @@ def test_kwok_gives_pods_ips_from_the_members_range() -> None:
     argv = _argv("kwok", MEMBER)
     assert f"--cidr={MEMBER.pod_cidr}" in argv
     assert "--manage-all-nodes=true" in argv
+    assert "--config=/bin/kwok-stages.yaml" in argv
 
 
 def test_every_listening_component_binds_to_the_cluster_address() -> None:

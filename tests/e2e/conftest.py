@@ -1,0 +1,58 @@
+"""The local fleet, shared by every end-to-end test of the session.
+
+The fleet is started once with the real CLI (``flotilla dev up``). With
+``FLOTILLA_E2E_REUSE=1`` a running fleet is reused and left running afterwards, for a fast
+inner loop; otherwise a fleet this session started is stopped at its end. Each test gets
+namespaces of its own (``ns`` fixture), deleted afterwards on every cluster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from flotilla.devfleet import default_directory, fleet_topology
+from flotilla.kube import NotFound, resource_path
+from tests.e2e.localfleet import LocalFleet
+
+MEMBERS = int(os.environ.get("FLOTILLA_E2E_MEMBERS", "3"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/e2e/" in str(item.path):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def fleet() -> Iterator[LocalFleet]:
+    directory = default_directory()
+    reuse = os.environ.get("FLOTILLA_E2E_REUSE") == "1"
+    local = LocalFleet(directory, directory / "kubeconfig", fleet_topology(MEMBERS))
+    was_running = local.cli("status", "-o", "json", check=False).stdout.count('"running"') > 0
+    members = [] if (reuse and was_running) else ["--members", str(MEMBERS)]
+    result = local.cli("up", *members, check=False)
+    if result.returncode != 0:
+        pytest.fail(f"flotilla dev up failed:\n{result.stdout}\n{result.stderr}")
+    yield local
+    if not reuse and not was_running:
+        local.cli("down")
+
+
+@pytest.fixture
+async def ns(fleet: LocalFleet) -> AsyncIterator[str]:
+    """A namespace name unique to the test; created on every member, deleted afterwards."""
+    name = f"e2e-{uuid.uuid4().hex[:8]}"
+    body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+    for member in fleet.members:
+        async with fleet.client(member.name) as client:
+            await client.create(resource_path("v1", "namespaces"), body)
+    yield name
+    for member in fleet.members:
+        async with fleet.client(member.name) as client:
+            with contextlib.suppress(NotFound):
+                await client.delete(resource_path("v1", "namespaces", name=name))

@@ -1,0 +1,31 @@
+"""A handle on the running local fleet, as end-to-end tests use it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from flotilla.api import ClusterName
+from flotilla.devfleet import ClusterSpec
+from flotilla.kube import KubeClient, load_kubeconfig
+
+
+@dataclass(frozen=True)
+class LocalFleet:
+    directory: Path
+    kubeconfig: Path
+    clusters: list[ClusterSpec]
+
+    @property
+    def members(self) -> list[ClusterSpec]:
+        return [cluster for cluster in self.clusters if cluster.role == "member"]
+
+    def client(self, cluster: ClusterName, *, timeout: float = 10.0) -> KubeClient:
+        return KubeClient(load_kubeconfig(self.kubeconfig, context=cluster), timeout=timeout)
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run ``flotilla dev ARGS`` as a user would, in a separate process."""
+        command = [sys.executable, "-m", "flotilla", "dev", "--dir", str(self.directory), *args]
+        return subprocess.run(command, capture_output=True, text=True, check=check, timeout=300)
