@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flotilla.api import ClusterName
-from flotilla.devfleet import ClusterSpec
+from flotilla.devfleet import LocalCluster
 from flotilla.kube import KubeClient, load_kubeconfig
 
 
@@ -16,10 +16,10 @@ from flotilla.kube import KubeClient, load_kubeconfig
 class LocalFleet:
     directory: Path
     kubeconfig: Path
-    clusters: list[ClusterSpec]
+    clusters: list[LocalCluster]
 
     @property
-    def members(self) -> list[ClusterSpec]:
+    def members(self) -> list[LocalCluster]:
         return [cluster for cluster in self.clusters if cluster.role == "member"]
 
     def client(self, cluster: ClusterName, *, timeout: float = 10.0) -> KubeClient:

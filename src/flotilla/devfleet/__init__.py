@@ -11,7 +11,7 @@ from flotilla.devfleet.topology import (
     DEFAULT_MEMBERS,
     HUB,
     MAX_MEMBERS,
-    ClusterSpec,
+    LocalCluster,
     fleet_topology,
 )
 
@@ -28,12 +28,12 @@ __all__ = [
     "DEFAULT_MEMBERS",
     "HUB",
     "MAX_MEMBERS",
-    "ClusterSpec",
     "ClusterStatus",
     "FaultAction",
     "Fleet",
     "FleetError",
     "FleetStatus",
+    "LocalCluster",
     "MissingBinaries",
     "default_directory",
     "find_binaries",

@@ -25,7 +25,7 @@ from flotilla.devfleet.topology import (
     ETCD_CLIENT_PORT,
     ETCD_PEER_PORT,
     SCHEDULER_PORT,
-    ClusterSpec,
+    LocalCluster,
 )
 
 HUB_CONTROLLERS = "namespace,garbagecollector"
@@ -52,7 +52,7 @@ class ClusterLayout:
         return self.directory / f"{stem}.kubeconfig"
 
 
-def components(cluster: ClusterSpec) -> list[str]:
+def components(cluster: LocalCluster) -> list[str]:
     """The cluster's components, in start order."""
     names = ["etcd", "kube-apiserver", "kube-controller-manager"]
     if cluster.role == "member":
@@ -60,21 +60,21 @@ def components(cluster: ClusterSpec) -> list[str]:
     return names
 
 
-def required_files(cluster: ClusterSpec) -> list[str]:
+def required_files(cluster: LocalCluster) -> list[str]:
     """The binaries (and data files) the cluster's components need."""
     names = components(cluster)
     return [*names, KWOK_STAGES] if "kwok" in names else names
 
 
 def command_line(
-    component: str, cluster: ClusterSpec, layout: ClusterLayout, files: Mapping[str, Path]
+    component: str, cluster: LocalCluster, layout: ClusterLayout, files: Mapping[str, Path]
 ) -> list[str]:
     """The argv of ``component``; ``files`` maps required_files() to their paths."""
     builder = _BUILDERS[component]
     return [str(files[component]), *builder(cluster, layout, files)]
 
 
-def _etcd(cluster: ClusterSpec, layout: ClusterLayout, _files: Mapping[str, Path]) -> list[str]:
+def _etcd(cluster: LocalCluster, layout: ClusterLayout, _files: Mapping[str, Path]) -> list[str]:
     peer = f"http://{cluster.address}:{ETCD_PEER_PORT}"
     client = f"http://{cluster.address}:{ETCD_CLIENT_PORT}"
     return [
@@ -91,7 +91,7 @@ def _etcd(cluster: ClusterSpec, layout: ClusterLayout, _files: Mapping[str, Path
 
 
 def _apiserver(
-    cluster: ClusterSpec, layout: ClusterLayout, _files: Mapping[str, Path]
+    cluster: LocalCluster, layout: ClusterLayout, _files: Mapping[str, Path]
 ) -> list[str]:
     pki = layout.pki
     return [
@@ -115,7 +115,7 @@ def _apiserver(
 
 
 def _controller_manager(
-    cluster: ClusterSpec, layout: ClusterLayout, _files: Mapping[str, Path]
+    cluster: LocalCluster, layout: ClusterLayout, _files: Mapping[str, Path]
 ) -> list[str]:
     kubeconfig = layout.kubeconfig("kube-controller-manager")
     controllers = HUB_CONTROLLERS if cluster.role == "hub" else "*"
@@ -139,7 +139,7 @@ def _controller_manager(
 
 
 def _scheduler(
-    cluster: ClusterSpec, layout: ClusterLayout, _files: Mapping[str, Path]
+    cluster: LocalCluster, layout: ClusterLayout, _files: Mapping[str, Path]
 ) -> list[str]:
     kubeconfig = layout.kubeconfig("kube-scheduler")
     return [
@@ -154,7 +154,7 @@ def _scheduler(
     ]
 
 
-def _kwok(cluster: ClusterSpec, layout: ClusterLayout, files: Mapping[str, Path]) -> list[str]:
+def _kwok(cluster: LocalCluster, layout: ClusterLayout, files: Mapping[str, Path]) -> list[str]:
     return [
         f"--kubeconfig={layout.kubeconfig('admin')}",
         f"--config={files[KWOK_STAGES]}",

@@ -39,7 +39,7 @@ from flotilla.devfleet.kubeconfigs import component_kubeconfig, fleet_kubeconfig
 from flotilla.devfleet.nodes import node_manifest, node_names
 from flotilla.devfleet.pki import CLIENTS, ensure_pki
 from flotilla.devfleet.processes import ProcessRecord, ProcessState
-from flotilla.devfleet.topology import DEFAULT_MEMBERS, ClusterSpec, fleet_topology
+from flotilla.devfleet.topology import DEFAULT_MEMBERS, LocalCluster, fleet_topology
 from flotilla.kube import KubeClient, KubeError, NotFound, load_kubeconfig, resource_path
 
 STATE_FILE = "fleet.json"
@@ -198,10 +198,10 @@ class Fleet:
             for cluster, comps in self._records.items()
         }
 
-    def _topology(self) -> list[ClusterSpec]:
+    def _topology(self) -> list[LocalCluster]:
         return fleet_topology(self._members or DEFAULT_MEMBERS)
 
-    def _cluster(self, name: str) -> ClusterSpec:
+    def _cluster(self, name: str) -> LocalCluster:
         clusters = self._topology()
         for cluster in clusters:
             if cluster.name == name:
@@ -228,7 +228,7 @@ class Fleet:
             binaries = find_binaries(sorted(needed), search=self._bin_search)
             gate = asyncio.Semaphore(self._concurrency)
 
-            async def start(cluster: ClusterSpec) -> None:
+            async def start(cluster: LocalCluster) -> None:
                 async with gate:
                     await self._ensure_cluster(cluster, binaries)
 
@@ -248,7 +248,7 @@ class Fleet:
             write_kubeconfig(self.kubeconfig, fleet_kubeconfig(pairs))
         return await self.status()
 
-    async def _ensure_cluster(self, cluster: ClusterSpec, binaries: dict[str, Path]) -> None:
+    async def _ensure_cluster(self, cluster: LocalCluster, binaries: dict[str, Path]) -> None:
         layout = self.layout(cluster.name)
         pki = ensure_pki(cluster, layout.pki.directory)
         for stem, _, _ in CLIENTS:
@@ -283,14 +283,14 @@ class Fleet:
                 raise self._exited_or_slow(cluster, component, record)
         self._progress(cluster.name, "ready")
 
-    def _check_ports(self, cluster: ClusterSpec, component: str) -> None:
+    def _check_ports(self, cluster: LocalCluster, component: str) -> None:
         for owner, port in cluster.ports.items():
             if owner.split("-peer")[0] == component:
                 processes.check_port_free(
                     cluster.address, port, owner=f"{component} of {cluster.name}"
                 )
 
-    async def _wait_etcd(self, cluster: ClusterSpec, record: ProcessRecord) -> None:
+    async def _wait_etcd(self, cluster: LocalCluster, record: ProcessRecord) -> None:
         try:
             await processes.wait_port_open(
                 cluster.address, cluster.ports["etcd"], timeout=READY_TIMEOUT
@@ -298,11 +298,11 @@ class Fleet:
         except TimeoutError:
             raise self._exited_or_slow(cluster, "etcd", record) from None
 
-    def _client(self, cluster: ClusterSpec) -> KubeClient:
+    def _client(self, cluster: LocalCluster) -> KubeClient:
         config = load_kubeconfig(self.layout(cluster.name).kubeconfig("admin"))
         return KubeClient(config, timeout=PROBE_TIMEOUT)
 
-    async def _wait_ready(self, cluster: ClusterSpec, record: ProcessRecord) -> None:
+    async def _wait_ready(self, cluster: LocalCluster, record: ProcessRecord) -> None:
         self._progress(cluster.name, "waiting for kube-apiserver /readyz")
         deadline = time.monotonic() + READY_TIMEOUT
         async with self._client(cluster) as client:
@@ -318,13 +318,13 @@ class Fleet:
                     await asyncio.sleep(0.2)
 
     def _exited_or_slow(
-        self, cluster: ClusterSpec, component: str, record: ProcessRecord
+        self, cluster: LocalCluster, component: str, record: ProcessRecord
     ) -> FleetError:
         how = "exited" if processes.state(record) is ProcessState.DEAD else "is not ready"
         tail = _tail(Path(record.log), lines=5)
         return FleetError(f"{component} of {cluster.name} {how}; see {record.log}:\n{tail}")
 
-    async def _wait_usable(self, cluster: ClusterSpec) -> None:
+    async def _wait_usable(self, cluster: LocalCluster) -> None:
         async with self._client(cluster) as client:
             await _retry(lambda: client.readyz(timeout=PROBE_TIMEOUT), what="/readyz")
             if cluster.role != "member":
@@ -359,7 +359,7 @@ class Fleet:
         )
         return result
 
-    async def _cluster_status(self, cluster: ClusterSpec) -> ClusterStatus:
+    async def _cluster_status(self, cluster: LocalCluster) -> ClusterStatus:
         records = self._records.get(cluster.name, {})
         states = {
             name: (processes.state(records[name]) if name in records else ProcessState.DEAD)

@@ -13,10 +13,10 @@ from typing import Any
 import yaml
 
 from flotilla.devfleet.pki import ClusterPki
-from flotilla.devfleet.topology import ClusterSpec
+from flotilla.devfleet.topology import LocalCluster
 
 
-def component_kubeconfig(cluster: ClusterSpec, pki: ClusterPki, stem: str) -> dict[str, Any]:
+def component_kubeconfig(cluster: LocalCluster, pki: ClusterPki, stem: str) -> dict[str, Any]:
     return _document(
         [
             (
@@ -33,7 +33,7 @@ def component_kubeconfig(cluster: ClusterSpec, pki: ClusterPki, stem: str) -> di
     )
 
 
-def fleet_kubeconfig(clusters: list[tuple[ClusterSpec, ClusterPki]]) -> dict[str, Any]:
+def fleet_kubeconfig(clusters: list[tuple[LocalCluster, ClusterPki]]) -> dict[str, Any]:
     """One context per cluster, named after it (``hub`` first and current)."""
     entries = []
     for cluster, pki in clusters:

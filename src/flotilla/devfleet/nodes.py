@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flotilla.devfleet.topology import ClusterSpec
+from flotilla.devfleet.topology import LocalCluster
 
 NODE_CPU = "16"
 NODE_MEMORY = "64Gi"
 NODE_PODS = "110"
 
 
-def node_names(cluster: ClusterSpec) -> list[str]:
+def node_names(cluster: LocalCluster) -> list[str]:
     return [f"{cluster.name}-node-{i}" for i in range(1, cluster.nodes + 1)]
 
 
-def node_manifest(cluster: ClusterSpec, name: str) -> dict[str, Any]:
+def node_manifest(cluster: LocalCluster, name: str) -> dict[str, Any]:
     resources = {"cpu": NODE_CPU, "memory": NODE_MEMORY, "pods": NODE_PODS}
     return {
         "apiVersion": "v1",

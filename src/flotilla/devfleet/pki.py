@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from flotilla.devfleet.topology import ClusterSpec
+from flotilla.devfleet.topology import LocalCluster
 
 VALIDITY = datetime.timedelta(days=365)
 
@@ -68,7 +68,7 @@ class ClusterPki:
         return self.directory / f"{stem}.key"
 
 
-def ensure_pki(cluster: ClusterSpec, directory: Path) -> ClusterPki:
+def ensure_pki(cluster: LocalCluster, directory: Path) -> ClusterPki:
     """Create what is missing of ``cluster``'s PKI under ``directory``; return the paths."""
     pki = ClusterPki(directory)
     directory.mkdir(parents=True, exist_ok=True)

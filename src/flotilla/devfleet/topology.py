@@ -42,7 +42,7 @@ _MEMBERS: tuple[tuple[str, str, str, str], ...] = (
 
 
 @dataclass(frozen=True)
-class ClusterSpec:
+class LocalCluster:
     """One control plane of the fleet."""
 
     name: ClusterName
@@ -89,11 +89,11 @@ class ClusterSpec:
         return ports
 
 
-def fleet_topology(members: int, *, nodes_per_member: int = 3) -> list[ClusterSpec]:
+def fleet_topology(members: int, *, nodes_per_member: int = 3) -> list[LocalCluster]:
     """The hub followed by ``members`` member clusters."""
     if not 1 <= members <= MAX_MEMBERS:
         raise ValueError(f"--members must be between 1 and {MAX_MEMBERS}, not {members}")
-    clusters = [ClusterSpec(name=HUB, role="hub", index=0, labels={"flotilla.io/role": "hub"})]
+    clusters = [LocalCluster(name=HUB, role="hub", index=0, labels={"flotilla.io/role": "hub"})]
     for index, (name, region, zone, env) in enumerate(_MEMBERS[:members], start=1):
         labels = {
             "region": region,
@@ -103,7 +103,7 @@ def fleet_topology(members: int, *, nodes_per_member: int = 3) -> list[ClusterSp
             "topology.kubernetes.io/zone": zone,
         }
         clusters.append(
-            ClusterSpec(
+            LocalCluster(
                 name=ClusterName(name),
                 role="member",
                 index=index,

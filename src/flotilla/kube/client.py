@@ -108,6 +108,10 @@ class KubeClient:
     async def create(self, path: str, body: dict[str, Any]) -> Any:
         return await self.request("POST", path, body=body)
 
+    async def replace(self, path: str, body: dict[str, Any]) -> Any:
+        """PUT ``body``; its metadata.resourceVersion makes this a compare-and-swap."""
+        return await self.request("PUT", path, body=body)
+
     async def delete(self, path: str, **params: str) -> Any:
         return await self.request("DELETE", path, params=params or None)
 

@@ -1,0 +1,1 @@
+"""The small controller runtime everything else stands on (DESIGN §4)."""
