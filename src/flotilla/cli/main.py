@@ -6,6 +6,7 @@ import click
 
 from flotilla import __version__
 from flotilla.cli.dev import dev
+from flotilla.cli.hub import hub
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,6 +16,7 @@ def cli() -> None:
 
 
 cli.add_command(dev)
+cli.add_command(hub)
 
 
 def main() -> None:

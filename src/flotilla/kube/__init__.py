@@ -15,7 +15,7 @@ from flotilla.kube.errors import (
     TransportError,
     Unauthorized,
 )
-from flotilla.kube.paths import resource_path
+from flotilla.kube.paths import object_path, resource_path
 
 __all__ = [
     "ApiError",
@@ -33,5 +33,6 @@ __all__ = [
     "Unauthorized",
     "connection_from_kubeconfig",
     "load_kubeconfig",
+    "object_path",
     "resource_path",
 ]

@@ -119,10 +119,18 @@ class KubeClient:
         return await self.request("PATCH", path, body=patch, content_type=MERGE_PATCH)
 
     async def apply(
-        self, path: str, body: dict[str, Any], *, field_manager: str, force: bool = True
+        self,
+        path: str,
+        body: dict[str, Any],
+        *,
+        field_manager: str,
+        force: bool = True,
+        dry_run: bool = False,
     ) -> Any:
         """Server-side apply ``body`` at ``path`` (the object's own path)."""
         params = {"fieldManager": field_manager, "force": "true" if force else "false"}
+        if dry_run:
+            params["dryRun"] = "All"
         return await self.request("PATCH", path, params=params, body=body, content_type=APPLY_PATCH)
 
     async def readyz(self, *, timeout: float = 2.0) -> str:

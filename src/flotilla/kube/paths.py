@@ -17,3 +17,36 @@ def resource_path(
     if name is not None:
         parts.append(quote(name, safe=""))
     return "/".join(parts)
+
+
+# Kinds Flotilla itself writes, before discovery is available: kind -> (plural, namespaced).
+WELL_KNOWN: dict[tuple[str, str], tuple[str, bool]] = {
+    ("v1", "Namespace"): ("namespaces", False),
+    ("v1", "ServiceAccount"): ("serviceaccounts", True),
+    ("v1", "Secret"): ("secrets", True),
+    ("v1", "ConfigMap"): ("configmaps", True),
+    ("v1", "Service"): ("services", True),
+    ("apps/v1", "Deployment"): ("deployments", True),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): ("clusterroles", False),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): ("clusterrolebindings", False),
+    ("rbac.authorization.k8s.io/v1", "Role"): ("roles", True),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): ("rolebindings", True),
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"): (
+        "customresourcedefinitions",
+        False,
+    ),
+    ("coordination.k8s.io/v1", "Lease"): ("leases", True),
+}
+
+
+def object_path(manifest: dict[str, object]) -> str:
+    """The path of a manifest of a well-known kind (see ``WELL_KNOWN``)."""
+    api_version, kind = str(manifest.get("apiVersion")), str(manifest.get("kind"))
+    try:
+        plural, namespaced = WELL_KNOWN[(api_version, kind)]
+    except KeyError:
+        raise ValueError(f"no path known for {api_version} {kind}") from None
+    metadata = manifest.get("metadata")
+    meta = metadata if isinstance(metadata, dict) else {}
+    namespace = str(meta.get("namespace") or "default") if namespaced else None
+    return resource_path(api_version, plural, namespace=namespace, name=str(meta.get("name")))

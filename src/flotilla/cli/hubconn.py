@@ -1,0 +1,56 @@
+"""How CLI commands find the hub: ``--kubeconfig`` and ``--context`` options.
+
+The kubeconfig is, in order: ``--kubeconfig``, ``$KUBECONFIG`` (first file), ``~/.kube/config``,
+and the local dev fleet's kubeconfig; the context defaults to ``hub``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from flotilla.devfleet import default_directory
+from flotilla.kube import KubeClient, load_kubeconfig
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class HubTarget:
+    kubeconfig: Path
+    context: str
+
+    def client(self, *, timeout: float = 10.0) -> KubeClient:
+        return KubeClient(load_kubeconfig(self.kubeconfig, context=self.context), timeout=timeout)
+
+
+def default_kubeconfig() -> Path:
+    if os.environ.get("KUBECONFIG"):
+        return Path(os.environ["KUBECONFIG"].split(os.pathsep)[0])
+    home = Path.home() / ".kube" / "config"
+    if home.exists():
+        return home
+    return default_directory() / "kubeconfig"
+
+
+def hub_options(command: F) -> F:
+    command = click.option(
+        "--context", "hub_context", default="hub", show_default=True, help="The hub's context."
+    )(command)
+    command = click.option(
+        "--kubeconfig",
+        "hub_kubeconfig",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Kubeconfig with the hub [default: $KUBECONFIG, ~/.kube/config, the dev fleet's]",
+    )(command)
+    return command
+
+
+def hub_target(kubeconfig: Path | None, context: str) -> HubTarget:
+    return HubTarget(kubeconfig or default_kubeconfig(), context)

@@ -1,0 +1,30 @@
+import datetime
+
+from flotilla.api import Condition, set_condition
+
+T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+T1 = T0 + datetime.timedelta(minutes=1)
+
+
+def test_a_new_condition_is_added_with_its_transition_time() -> None:
+    conditions: list[Condition] = []
+    assert set_condition(conditions, type="Ready", status="True", reason="Ok", message="", now=T0)
+    assert conditions[0].last_transition_time == T0
+
+
+def test_the_same_condition_again_changes_nothing() -> None:
+    conditions: list[Condition] = []
+    set_condition(conditions, type="Ready", status="True", reason="Ok", message="m", now=T0)
+    assert not set_condition(
+        conditions, type="Ready", status="True", reason="Ok", message="m", now=T1
+    )
+
+
+def test_transition_time_moves_only_when_the_status_changes() -> None:
+    conditions: list[Condition] = []
+    set_condition(conditions, type="Ready", status="True", reason="Ok", message="", now=T0)
+    set_condition(conditions, type="Ready", status="True", reason="Ok", message="new", now=T1)
+    assert conditions[0].last_transition_time == T0
+    set_condition(conditions, type="Ready", status="False", reason="Down", message="", now=T1)
+    assert conditions[0].last_transition_time == T1
+    assert len(conditions) == 1
