@@ -10,32 +10,28 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
 from flotilla.api import ClusterName
+from flotilla.cli.errors import EXPECTED
+from flotilla.cli.output import console
 from flotilla.devfleet import (
     MAX_MEMBERS,
     FaultAction,
     Fleet,
-    FleetError,
     FleetStatus,
-    MissingBinaries,
     default_directory,
 )
 
 T = TypeVar("T")
 
-# Not a terminal (CI logs, pipes): wide enough that tables are not cut.
-console = Console(width=None if sys.stdout.isatty() else 160)
-
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(coro)
-    except (FleetError, MissingBinaries) as exc:
+    except EXPECTED as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from flotilla.clusters import CredentialError, RegistryError, VerificationError
 from flotilla.devfleet import FleetError, MissingBinaries
 from flotilla.hub.install import InstallError
 from flotilla.kube import KubeError
@@ -20,6 +21,9 @@ EXPECTED: tuple[type[Exception], ...] = (
     FleetError,
     MissingBinaries,
     InstallError,
+    CredentialError,
+    RegistryError,
+    VerificationError,
     click.ClickException,
 )
 

@@ -39,11 +39,25 @@ def default_kubeconfig() -> Path:
 
 
 def hub_options(command: F) -> F:
+    """``--kubeconfig`` and ``--context`` for commands whose only cluster is the hub."""
+    return _options(command, "")
+
+
+def prefixed_hub_options(command: F) -> F:
+    """``--hub-kubeconfig`` and ``--hub-context``, for commands that also take a member's."""
+    return _options(command, "hub-")
+
+
+def _options(command: F, prefix: str) -> F:
     command = click.option(
-        "--context", "hub_context", default="hub", show_default=True, help="The hub's context."
+        f"--{prefix}context",
+        "hub_context",
+        default="hub",
+        show_default=True,
+        help="The hub's context.",
     )(command)
     command = click.option(
-        "--kubeconfig",
+        f"--{prefix}kubeconfig",
         "hub_kubeconfig",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,

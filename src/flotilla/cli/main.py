@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from flotilla import __version__
+from flotilla.cli.cluster import cluster
 from flotilla.cli.dev import dev
 from flotilla.cli.hub import hub
 
@@ -16,6 +17,7 @@ def cli() -> None:
 
 
 cli.add_command(dev)
+cli.add_command(cluster)
 cli.add_command(hub)
 
 

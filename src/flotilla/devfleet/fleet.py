@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from flotilla.api import ClusterName
+from flotilla.clusters import list_clusters, register, storable_connection, stored_kubeconfig
 from flotilla.devfleet import processes
 from flotilla.devfleet.binaries import find_binaries
 from flotilla.devfleet.components import (
@@ -40,6 +41,7 @@ from flotilla.devfleet.nodes import node_manifest, node_names
 from flotilla.devfleet.pki import CLIENTS, ensure_pki
 from flotilla.devfleet.processes import ProcessRecord, ProcessState
 from flotilla.devfleet.topology import DEFAULT_MEMBERS, LocalCluster, fleet_topology
+from flotilla.hub import install
 from flotilla.kube import KubeClient, KubeError, NotFound, load_kubeconfig, resource_path
 
 STATE_FILE = "fleet.json"
@@ -246,7 +248,30 @@ class Fleet:
                 self._save()
             pairs = [(cluster, self.layout(cluster.name).pki) for cluster in clusters]
             write_kubeconfig(self.kubeconfig, fleet_kubeconfig(pairs))
+            await self._register_members(clusters)
         return await self.status()
+
+    async def _register_members(self, clusters: list[LocalCluster]) -> None:
+        """Install Flotilla's API on the hub and register every member not yet registered."""
+        hub, members = clusters[0], clusters[1:]
+        async with self._client(hub) as client:
+            self._progress(hub.name, "installing Flotilla's API")
+            await install(client)
+            items = await _retry(lambda: list_clusters(client), what="list clusters")
+            registered = {item["metadata"]["name"] for item in items}
+            for member in members:
+                if member.name in registered:
+                    continue
+                self._progress(member.name, "registering on the hub")
+                connection = storable_connection(self.layout(member.name).kubeconfig("admin"), None)
+                await register(
+                    client,
+                    name=member.name,
+                    kubeconfig=stored_kubeconfig(connection, name=member.name),
+                    labels={"env": member.labels["env"]},
+                    region=member.labels["region"],
+                    zone=member.labels["zone"],
+                )
 
     async def _ensure_cluster(self, cluster: LocalCluster, binaries: dict[str, Path]) -> None:
         layout = self.layout(cluster.name)

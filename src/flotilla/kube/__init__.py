@@ -12,6 +12,7 @@ from flotilla.kube.errors import (
     KubeError,
     NotFound,
     RequestTimeout,
+    TlsError,
     TransportError,
     Unauthorized,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "KubeError",
     "NotFound",
     "RequestTimeout",
+    "TlsError",
     "TransportError",
     "Unauthorized",
     "connection_from_kubeconfig",

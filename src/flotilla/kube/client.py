@@ -11,17 +11,26 @@ Errors come out as the tree in ``flotilla.kube.errors``.
 from __future__ import annotations
 
 import json
+import logging
+import ssl
+from collections.abc import AsyncGenerator
 from types import TracebackType
 from typing import Any, Self
 
 import httpx
 
 from flotilla.kube.config import ConnectionConfig
-from flotilla.kube.errors import RequestTimeout, TransportError, api_error
+from flotilla.kube.errors import Gone, RequestTimeout, TlsError, TransportError, api_error
 
 DEFAULT_TIMEOUT = 10.0
 APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
+DEFAULT_PAGE_SIZE = 500
+DEFAULT_WATCH_SECONDS = 300
+WATCH_READ_GRACE = 30.0
+"""How much longer than the server-side ``timeoutSeconds`` a watch waits for its next byte."""
+
+logger = logging.getLogger(__name__)
 
 
 class KubeClient:
@@ -96,6 +105,8 @@ class KubeClient:
                 f"{method} {path}: no answer in time ({type(exc).__name__})", server=self.server
             ) from exc
         except httpx.TransportError as exc:
+            if _is_tls_failure(exc):
+                raise TlsError(f"{method} {path}: {_describe(exc)}", server=self.server) from exc
             raise TransportError(f"{method} {path}: {_describe(exc)}", server=self.server) from exc
         decoded = _decode(response)
         if response.is_error:
@@ -104,6 +115,111 @@ class KubeClient:
 
     async def get(self, path: str, *, timeout: float | None = None, **params: str) -> Any:
         return await self.request("GET", path, params=params or None, timeout=timeout)
+
+    async def list(
+        self,
+        path: str,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """LIST ``path`` page by page; return one list holding every item.
+
+        The answer keeps the first page's ``apiVersion``, ``kind`` and
+        ``metadata.resourceVersion`` (all pages of one list are the same snapshot; client-go's
+        pager does the same) and has no ``continue``. A continue token expires (410) when
+        etcd compacts while a long list is being paged: the whole list then restarts once,
+        and a second expiry raises ``Gone``. ``timeout`` applies to each page.
+        """
+        params = _selectors(label_selector, field_selector)
+        params["limit"] = str(limit)
+        listing = await self._list_pages(path, params, timeout=timeout, restartable=True)
+        if listing is None:
+            logger.info(
+                "continue token expired; restarting the list",
+                extra={"server": self.server, "resource": path},
+            )
+            listing = await self._list_pages(path, params, timeout=timeout, restartable=False)
+        assert listing is not None
+        return listing
+
+    async def _list_pages(
+        self, path: str, params: dict[str, str], *, timeout: float | None, restartable: bool
+    ) -> dict[str, Any] | None:
+        # None when a continue token expired and the caller may restart.
+        first = await self.request("GET", path, params=params, timeout=timeout)
+        metadata = dict(first.get("metadata") or {})
+        items = list(first.get("items") or [])
+        token = metadata.pop("continue", None)
+        metadata.pop("remainingItemCount", None)
+        while token:
+            try:
+                page = await self.request(
+                    "GET", path, params={**params, "continue": token}, timeout=timeout
+                )
+            except Gone:
+                if restartable:
+                    return None
+                raise
+            items.extend(page.get("items") or [])
+            token = (page.get("metadata") or {}).get("continue")
+        return {**first, "metadata": metadata, "items": items}
+
+    async def watch(
+        self,
+        path: str,
+        *,
+        resource_version: str,
+        allow_bookmarks: bool = True,
+        timeout_seconds: int = DEFAULT_WATCH_SECONDS,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """WATCH ``path`` from ``resource_version``; yield ``{"type", "object"}`` events.
+
+        The server ends the watch after ``timeout_seconds`` and the generator then ends. The
+        client-side read timeout is ``WATCH_READ_GRACE`` longer, so a connection that died
+        silently is noticed (``RequestTimeout``) instead of waited on forever. An ERROR event
+        raises: ``Gone`` when ``resource_version`` was compacted away (relist), otherwise what
+        ``api_error`` maps its Status to. Close the generator (``contextlib.aclosing``) to
+        drop the connection early.
+        """
+        params = _selectors(label_selector, field_selector)
+        params.update(
+            watch="1", resourceVersion=resource_version, timeoutSeconds=str(timeout_seconds)
+        )
+        if allow_bookmarks:
+            params["allowWatchBookmarks"] = "true"
+        default = self._http.timeout
+        timeout = httpx.Timeout(
+            connect=default.connect,
+            read=timeout_seconds + WATCH_READ_GRACE,
+            write=default.write,
+            pool=default.pool,
+        )
+        try:
+            async with self._http.stream(
+                "GET", path, params=params, timeout=timeout, extensions=self._extensions or None
+            ) as response:
+                if response.is_error:
+                    await response.aread()
+                    raise api_error(
+                        status=response.status_code,
+                        body=_decode(response),
+                        method="WATCH",
+                        path=path,
+                    )
+                async for line in response.aiter_lines():
+                    if line.strip():
+                        yield _watch_event(line, server=self.server, path=path)
+        except httpx.TimeoutException as exc:
+            raise RequestTimeout(
+                f"WATCH {path}: no event in time ({type(exc).__name__})", server=self.server
+            ) from exc
+        except httpx.TransportError as exc:
+            raise TransportError(f"WATCH {path}: {_describe(exc)}", server=self.server) from exc
 
     async def create(self, path: str, body: dict[str, Any]) -> Any:
         return await self.request("POST", path, body=body)
@@ -151,3 +267,43 @@ def _describe(exc: httpx.TransportError) -> str:
     cause = exc.__cause__ or exc.__context__
     detail = str(exc) or (str(cause) if cause else "")
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
+def _selectors(label_selector: str | None, field_selector: str | None) -> dict[str, str]:
+    params = {}
+    if label_selector:
+        params["labelSelector"] = label_selector
+    if field_selector:
+        params["fieldSelector"] = field_selector
+    return params
+
+
+def _watch_event(line: str, *, server: str, path: str) -> dict[str, Any]:
+    # A line that is not an event means the stream is broken: transient, watch again.
+    try:
+        event = json.loads(line)
+    except ValueError as exc:
+        raise TransportError(f"WATCH {path}: undecodable event", server=server) from exc
+    if not isinstance(event, dict) or not isinstance(event.get("object"), dict):
+        raise TransportError(f"WATCH {path}: malformed event", server=server)
+    if event.get("type") == "ERROR":
+        status = event["object"]
+        raise api_error(status=_status_code(status), body=status, method="WATCH", path=path)
+    return event
+
+
+def _status_code(status: dict[str, Any]) -> int:
+    code = status.get("code")
+    if isinstance(code, int) and code >= 400:
+        return code
+    # Old servers sent "too old resource version" without a code.
+    return 410 if status.get("reason") in ("Expired", "Gone") else 500

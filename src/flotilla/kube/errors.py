@@ -4,6 +4,7 @@
     +-- ConfigError            a kubeconfig we cannot use; terminal, says what to fix
     +-- TransportError         no answer: refused, reset, timed out; transient, retry
     |   +-- RequestTimeout     the server accepted the connection but did not answer in time
+    |   +-- TlsError           the TLS handshake failed (untrusted certificate); terminal
     +-- ApiError               the server answered with a Status; ``code`` and ``reason``
         +-- Unauthorized (401), Forbidden (403), NotFound (404), Conflict (409),
             Gone (410), Invalid (422), TooManyRequests (429), ServerError (5xx)
@@ -36,6 +37,12 @@ class TransportError(KubeError):
     def __init__(self, message: str, *, server: str) -> None:
         super().__init__(f"{server}: {message}")
         self.server = server
+
+
+class TlsError(TransportError):
+    """The TLS handshake failed: an untrusted server certificate, or a rejected client one."""
+
+    transient = False
 
 
 class RequestTimeout(TransportError):
