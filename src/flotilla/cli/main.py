@@ -6,6 +6,7 @@ import click
 
 from flotilla import __version__
 from flotilla.cli.cluster import cluster
+from flotilla.cli.controller import controller
 from flotilla.cli.dev import dev
 from flotilla.cli.hub import hub
 
@@ -19,6 +20,7 @@ def cli() -> None:
 cli.add_command(dev)
 cli.add_command(cluster)
 cli.add_command(hub)
+cli.add_command(controller)
 
 
 def main() -> None:

@@ -1,7 +1,12 @@
 """The only layer that speaks HTTP to Kubernetes API servers."""
 
 from flotilla.kube.client import KubeClient
-from flotilla.kube.config import ConnectionConfig, connection_from_kubeconfig, load_kubeconfig
+from flotilla.kube.config import (
+    ConnectionConfig,
+    connection_from_kubeconfig,
+    in_cluster_config,
+    load_kubeconfig,
+)
 from flotilla.kube.errors import (
     ApiError,
     ConfigError,
@@ -34,6 +39,7 @@ __all__ = [
     "TransportError",
     "Unauthorized",
     "connection_from_kubeconfig",
+    "in_cluster_config",
     "load_kubeconfig",
     "object_path",
     "resource_path",

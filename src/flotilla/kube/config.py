@@ -145,3 +145,23 @@ def _token_file(user: dict[str, Any], base: Path) -> str | None:
 
 def _optional_str(value: Any) -> str | None:
     return str(value) if value else None
+
+
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+
+
+def in_cluster_config(directory: Path = SERVICE_ACCOUNT_DIR) -> ConnectionConfig:
+    """The pod's own ServiceAccount, as client-go's rest.InClusterConfig."""
+    host, port = (
+        os.environ.get("KUBERNETES_SERVICE_HOST"),
+        os.environ.get("KUBERNETES_SERVICE_PORT"),
+    )
+    if not host or not port:
+        raise ConfigError("not running in a pod: KUBERNETES_SERVICE_HOST/PORT are not set")
+    try:
+        token = (directory / "token").read_text().strip()
+        ca = (directory / "ca.crt").read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the ServiceAccount in {directory}: {exc.strerror}") from exc
+    server = f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
+    return ConnectionConfig(server=server, ca_data=ca, token=token)
