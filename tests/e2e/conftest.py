@@ -12,11 +12,13 @@ import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
 from flotilla.devfleet import default_directory, fleet_topology
 from flotilla.kube import NotFound, resource_path
+from tests.e2e.controllers import Controllers
 from tests.e2e.localfleet import LocalFleet
 
 MEMBERS = int(os.environ.get("FLOTILLA_E2E_MEMBERS", "3"))
@@ -56,3 +58,16 @@ async def ns(fleet: LocalFleet) -> AsyncIterator[str]:
         async with fleet.client(member.name) as client:
             with contextlib.suppress(NotFound):
                 await client.delete(resource_path("v1", "namespaces", name=name))
+
+
+@pytest.fixture(scope="session")
+def controller_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every controller log of the session; test_secrets_stay_secret reads them all."""
+    return tmp_path_factory.mktemp("controller-logs")
+
+
+@pytest.fixture(scope="module")
+def controllers(fleet: LocalFleet, controller_logs: Path) -> Iterator[Controllers]:
+    started = Controllers(fleet.kubeconfig, controller_logs)
+    yield started
+    started.stop_all()

@@ -193,7 +193,7 @@ class ClusterHealthController:
             # This controller is the only writer of status: after the first read from the
             # cache, the last status it wrote is the truth, whatever the watch has delivered.
             cluster = self._clusters.get(name)
-            current = _status_of(cluster) if cluster else ClusterStatus()
+            current = written = _status_of(cluster) if cluster else ClusterStatus()
             while True:
                 started = self._clock.monotonic()
                 result = await probe(
@@ -210,8 +210,9 @@ class ClusterHealthController:
                 )
                 ready = any(c.type == "Ready" and c.status == "True" for c in new.conditions)
                 self._metrics.cluster_ready.labels(cluster=name).set(1 if ready else 0)
-                if worth_writing(current, new) and await self._write_status(name, new):
-                    current = new
+                if worth_writing(written, new) and await self._write_status(name, new):
+                    written = new
+                current = new
                 await self._clock.sleep(settings.period_seconds - elapsed)
 
     async def _write_status(self, name: str, status: ClusterStatus) -> bool:

@@ -18,9 +18,11 @@ The contract, for one (cluster, path, selectors):
   something; the watch then resumes from the last resourceVersion, without a relist.
   Terminal errors (401, 403, 404, 422, TLS) are never retried: ``run`` raises them.
 - A watch that brings neither an event nor a bookmark for ``inactivity_timeout`` (default
-  180 s) is taken for a half-open connection and restarted. API servers send every watcher
-  a bookmark roughly once a minute, so three silent minutes mean a dead connection, not a
-  quiet collection.
+  180 s) is taken for a half-open connection and restarted (after a backoff if it never
+  brought anything). API servers send every watcher a bookmark roughly once a minute
+  (the watch cache's ``nextBookmarkTime``), so three silent minutes mean a dead
+  connection, not a quiet collection. The client's read timeout (server timeout + 30 s)
+  is the backstop.
 
 ``run`` is a task in a TaskGroup its owner holds; cancelling it is how it stops. All
 waiting uses the injected ``Clock``, so tests move time instead of sleeping.
@@ -261,7 +263,7 @@ class Reflector:
             return
         event_type = _WATCH_EVENT_TYPES.get(kind)
         if event_type is None:
-            logger.warning("unknown watch event ignored", extra={**self._log, "type": kind})
+            logger.warning("unknown watch event ignored", extra={**self._log, "event_type": kind})
             return
         key = object_key(obj)
         if event_type == "DELETED":

@@ -1,0 +1,75 @@
+"""Running ``flotilla controller run`` processes for end-to-end tests, with their logs kept."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+
+@dataclass
+class ControllerProcess:
+    process: subprocess.Popen[bytes]
+    log: Path
+    port: int = 0
+    identity: str = ""
+
+    def metrics(self) -> str:
+        return httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=5).text
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@dataclass
+class Controllers:
+    """Starts controllers; every one is stopped by ``stop_all``."""
+
+    kubeconfig: Path
+    logs: Path
+    started: list[ControllerProcess] = field(default_factory=list)
+
+    def start(self, *args: str, identity: str = "") -> ControllerProcess:
+        log = self.logs / f"controller-{len(self.started)}.log"
+        command = [
+            sys.executable, "-m", "flotilla", "controller", "run",
+            "--kubeconfig", str(self.kubeconfig), "--metrics-bind-address", "127.0.0.1:0",
+            *(["--identity", identity] if identity else []), *args,
+        ]  # fmt: skip
+        with log.open("wb") as handle:
+            process = subprocess.Popen(
+                command, stdout=handle, stderr=subprocess.STDOUT, env=dict(os.environ)
+            )
+        controller = ControllerProcess(process, log, identity=identity)
+        self.started.append(controller)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            found = re.search(r"serving /metrics on [\d.]+:(\d+)", log.read_text())
+            if found:
+                controller.port = int(found.group(1))
+                return controller
+            if process.poll() is not None:
+                raise AssertionError(f"controller exited:\n{log.read_text()}")
+            time.sleep(0.1)
+        raise AssertionError(f"controller did not start serving:\n{log.read_text()}")
+
+    def stop_all(self) -> None:
+        for controller in self.started:
+            controller.stop()
