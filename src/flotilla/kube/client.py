@@ -219,6 +219,8 @@ class KubeClient:
                 f"WATCH {path}: no event in time ({type(exc).__name__})", server=self.server
             ) from exc
         except httpx.TransportError as exc:
+            if _is_tls_failure(exc):
+                raise TlsError(f"WATCH {path}: {_describe(exc)}", server=self.server) from exc
             raise TransportError(f"WATCH {path}: {_describe(exc)}", server=self.server) from exc
 
     async def create(self, path: str, body: dict[str, Any]) -> Any:
