@@ -5,7 +5,7 @@ The bottom layer: it imports nothing else of Flotilla.
 
 from flotilla.api.cluster import UNREACHABLE_TAINT, ClusterSpec, ClusterStatus, SecretKeyRef, Taint
 from flotilla.api.crds import KindInfo, crd
-from flotilla.api.kinds import ALL_KINDS, CLUSTER
+from flotilla.api.kinds import ALL_KINDS, CLUSTER, OVERRIDE, PLACEMENT
 from flotilla.api.meta import (
     API_VERSION,
     GROUP,
@@ -22,6 +22,8 @@ __all__ = [
     "API_VERSION",
     "CLUSTER",
     "GROUP",
+    "OVERRIDE",
+    "PLACEMENT",
     "SYSTEM_NAMESPACE",
     "UNREACHABLE_TAINT",
     "VERSION",

@@ -85,7 +85,11 @@ def structural(schema: dict[str, Any], defs: dict[str, Any] | None = None) -> di
         else:
             out[key] = value
     if "type" not in out:
-        raise SchemaError(f"schema node without a type: {schema}")
+        if set(out) - {"description", "default"}:
+            raise SchemaError(f"schema node without a type: {schema}")
+        # Any JSON value (a JSON patch's value): keep it as it is.
+        out.pop("default", None)
+        out["x-kubernetes-preserve-unknown-fields"] = True
     return out
 
 

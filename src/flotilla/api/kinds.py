@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flotilla.api.cluster import ClusterSpec, ClusterStatus
 from flotilla.api.crds import KindInfo, PrinterColumn
+from flotilla.api.placement import OverrideSpec, PlacementSpec, PlacementStatus
 
 CLUSTER = KindInfo(
     kind="Cluster",
@@ -24,4 +25,35 @@ CLUSTER = KindInfo(
     ),
 )
 
-ALL_KINDS: tuple[KindInfo, ...] = (CLUSTER,)
+PLACEMENT = KindInfo(
+    kind="Placement",
+    plural="placements",
+    scope="Namespaced",
+    spec=PlacementSpec,
+    status=PlacementStatus,
+    description="Places templates of its namespace on member clusters.",
+    short_names=("fpl",),
+    columns=(
+        PrinterColumn("Scheduled", "string", '.status.conditions[?(@.type=="Scheduled")].status'),
+        PrinterColumn("Applied", "string", '.status.conditions[?(@.type=="Applied")].status'),
+        PrinterColumn("Available", "string", '.status.conditions[?(@.type=="Available")].status'),
+        PrinterColumn(
+            "Drifted", "string", '.status.conditions[?(@.type=="Drifted")].status', priority=1
+        ),
+        PrinterColumn("Resources", "integer", ".status.resourcesTotal", priority=1),
+        PrinterColumn("Age", "date", ".metadata.creationTimestamp"),
+    ),
+)
+
+OVERRIDE = KindInfo(
+    kind="Override",
+    plural="overrides",
+    scope="Namespaced",
+    spec=OverrideSpec,
+    status=None,
+    description="Per-cluster changes to the manifests Placements of its namespace render.",
+    short_names=("fov",),
+    columns=(PrinterColumn("Age", "date", ".metadata.creationTimestamp"),),
+)
+
+ALL_KINDS: tuple[KindInfo, ...] = (CLUSTER, PLACEMENT, OVERRIDE)

@@ -3,8 +3,9 @@
 Generated here, written to ``deploy/`` by ``flotilla hub manifests deploy/`` and applied by
 ``flotilla hub install``; a unit test keeps ``deploy/`` equal to what this module makes.
 
-The controller's RBAC is least-privilege: read and write Flotilla's kinds and their status,
-read Secrets and manage Leases and Events only in ``flotilla-system``.
+The controller's RBAC is least-privilege: it writes only Flotilla's kinds, their status,
+Events, and Leases in ``flotilla-system``; it reads templates of any kind, because
+Placements may select any kind, and never writes them.
 """
 
 from __future__ import annotations
@@ -51,6 +52,14 @@ def controller_manifests() -> list[dict[str, Any]]:
                     "apiGroups": [GROUP],
                     "resources": [f"{plural}/status" for plural in plurals],
                     "verbs": ["get", "update", "patch"],
+                },
+                # Templates may be of any kind: Placements select them, the controller reads
+                # them and never writes them.
+                {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]},
+                {
+                    "apiGroups": ["", "events.k8s.io"],
+                    "resources": ["events"],
+                    "verbs": ["create", "patch"],
                 },
             ],
         },

@@ -17,11 +17,12 @@ def test_deploy_matches_the_generated_manifests() -> None:
         assert path.read_text() == text, f"{path} is stale: run `flotilla hub manifests deploy/`"
 
 
-def test_the_controller_reads_secrets_only_in_its_namespace() -> None:
+def test_the_controller_writes_only_its_own_kinds_and_events() -> None:
     kinds = {m["kind"]: m for m in controller_manifests()}
-    cluster_rules = kinds["ClusterRole"]["rules"]
-    assert all("secrets" not in rule["resources"] for rule in cluster_rules)
-    assert all("*" not in rule["verbs"] for rule in cluster_rules)
+    writes = {"create", "update", "patch", "delete", "deletecollection", "*"}
+    for rule in kinds["ClusterRole"]["rules"]:
+        if writes & set(rule["verbs"]):
+            assert rule["apiGroups"] in (["flotilla.io"], ["", "events.k8s.io"]), rule
     assert kinds["Role"]["metadata"]["namespace"] == "flotilla-system"
 
 

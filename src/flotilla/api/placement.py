@@ -1,0 +1,222 @@
+"""``Placement`` and ``Override``: which templates of a hub namespace go to which clusters,
+how their replicas are shared, and how they differ per cluster.
+
+A Placement lives in the namespace of its templates and selects them by kind and name or
+labels. Scheduling picks clusters (affinity, tolerations, spread, maxClusters) and divides
+replicas; rendering applies overrides (inline rules of the Placement, then the rules of
+every ``Override`` of the namespace whose resource selectors match); propagation applies
+the result with server-side apply and reports back in ``status``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from flotilla.api.meta import Condition, Model
+from flotilla.api.selectors import LabelSelector
+
+MAX_STATUS_RESOURCES = 100
+"""Per-resource status entries kept in a Placement's status; the rest are counted only."""
+
+
+class ResourceSelector(Model):
+    """Templates in the Placement's namespace: by kind, and by name or labels (or all)."""
+
+    api_version: str = Field(min_length=1, description="apiVersion, e.g. apps/v1.")
+    kind: str = Field(min_length=1, description="Kind, e.g. Deployment.")
+    name: str = Field(default="", description="One template by name; empty for all/labels.")
+    label_selector: LabelSelector | None = Field(
+        default=None, description="Templates whose labels match."
+    )
+
+
+class ClusterAffinity(Model):
+    cluster_names: list[str] = Field(
+        default_factory=list, description="Only these clusters (empty: any)."
+    )
+    label_selector: LabelSelector | None = Field(
+        default=None, description="Only clusters whose labels match."
+    )
+    exclude_clusters: list[str] = Field(default_factory=list, description="Never these.")
+
+
+class Toleration(Model):
+    """Lets the Placement use clusters with a matching taint."""
+
+    key: str = Field(default="", description="Taint key; empty with Exists matches all.")
+    operator: Literal["Equal", "Exists"] = Field(default="Equal", description="Equal or Exists.")
+    value: str = Field(default="", description="Taint value for Equal.")
+    effect: Literal["", "NoSchedule", "NoExecute"] = Field(
+        default="", description="Taint effect; empty matches all effects."
+    )
+
+
+class SpreadConstraint(Model):
+    """Spread chosen clusters over the values of a cluster label, such as region."""
+
+    topology_key: str = Field(min_length=1, description="Cluster label, e.g. region.")
+    min_groups: int = Field(default=1, ge=1, description="At least this many distinct values.")
+    max_groups: int | None = Field(default=None, ge=1, description="At most this many.")
+
+
+class StaticWeight(Model):
+    cluster_names: list[str] = Field(default_factory=list, description="Clusters by name.")
+    label_selector: LabelSelector | None = Field(default=None, description="Clusters by label.")
+    weight: int = Field(ge=0, le=10000, description="Relative share of replicas.")
+
+
+class ReplicaScheduling(Model):
+    type: Literal["Duplicated", "Divided"] = Field(
+        default="Duplicated",
+        description="Duplicated: every cluster gets the template's replicas; "
+        "Divided: they are shared out.",
+    )
+    weighting: Literal["Static", "Dynamic"] = Field(
+        default="Static",
+        description="Divided by staticWeights (default 1 each), or by allocatable capacity.",
+    )
+    static_weights: list[StaticWeight] = Field(
+        default_factory=list, description="Weights by cluster name or labels; first match wins."
+    )
+
+
+class Failover(Model):
+    enabled: bool = Field(default=True, description="Move work off NotReady clusters.")
+    toleration_seconds: int = Field(
+        default=10, ge=0, le=86400, description="How long a NotReady cluster keeps its share."
+    )
+    failback: bool = Field(
+        default=True, description="Move work back when the cluster is Ready again."
+    )
+
+
+class DeletionGuard(Model):
+    max_delete_percent: int = Field(
+        default=50,
+        ge=0,
+        le=100,
+        description="A pass may prune at most this share of a cluster's managed objects "
+        "without `flotilla placement confirm-prune`.",
+    )
+
+
+class ImageOverride(Model):
+    component: Literal["Registry", "Repository", "Tag"] = Field(
+        description="Which part of every container image to change."
+    )
+    operator: Literal["replace", "addIfAbsent", "remove"] = Field(
+        default="replace", description="replace, addIfAbsent or remove."
+    )
+    value: str = Field(default="", description="The new registry, repository or tag.")
+
+
+class JsonPatchOperation(Model):
+    """One RFC 6902 operation."""
+
+    op: Literal["add", "remove", "replace", "move", "copy", "test"] = Field(
+        description="The operation."
+    )
+    path: str = Field(description="JSON pointer, e.g. /spec/replicas.")
+    value: Any = Field(default=None, description="Value for add, replace and test.")
+    from_: str | None = Field(default=None, alias="from", description="Source for move/copy.")
+
+
+class OverrideRule(Model):
+    """Changes to rendered manifests for the clusters it targets."""
+
+    target_clusters: ClusterAffinity | None = Field(
+        default=None, description="Clusters this rule is for (empty: all)."
+    )
+    resource_selectors: list[ResourceSelector] = Field(
+        default_factory=list, description="Templates this rule is for (empty: all)."
+    )
+    image_overrides: list[ImageOverride] = Field(default_factory=list, description="Images.")
+    json_patches: list[JsonPatchOperation] = Field(
+        default_factory=list, description="RFC 6902 patches."
+    )
+    labels: dict[str, str] = Field(default_factory=dict, description="Labels to add.")
+    annotations: dict[str, str] = Field(default_factory=dict, description="Annotations to add.")
+    replicas: int | None = Field(default=None, ge=0, description="Pin spec.replicas.")
+
+
+class PlacementSpec(Model):
+    """Which templates go where, and how."""
+
+    resource_selectors: list[ResourceSelector] = Field(
+        min_length=1, description="Templates in this namespace to place."
+    )
+    cluster_affinity: ClusterAffinity | None = Field(
+        default=None, description="Which clusters may be chosen."
+    )
+    tolerations: list[Toleration] = Field(default_factory=list, description="Taints tolerated.")
+    spread_constraints: list[SpreadConstraint] = Field(
+        default_factory=list, description="Spread over cluster label values."
+    )
+    max_clusters: int | None = Field(default=None, ge=1, description="At most this many.")
+    replica_scheduling: ReplicaScheduling = Field(
+        default_factory=ReplicaScheduling, description="Duplicated or Divided replicas."
+    )
+    failover: Failover = Field(default_factory=Failover, description="Lost-cluster handling.")
+    deletion_guard: DeletionGuard = Field(
+        default_factory=DeletionGuard, description="Limit on pruning in one pass."
+    )
+    overrides: list[OverrideRule] = Field(
+        default_factory=list, description="Inline override rules, applied before Overrides."
+    )
+
+
+class OverrideSpec(Model):
+    """Override rules for Placements of this namespace."""
+
+    rules: list[OverrideRule] = Field(min_length=1, description="Rules, applied in order.")
+
+
+class Decision(Model):
+    cluster: str = Field(description="A chosen cluster.")
+    replicas: int | None = Field(default=None, description="Its share (Divided).")
+    reason: str = Field(default="", description="Why, e.g. Scheduled or Failover.")
+
+
+class ClusterSummary(Model):
+    cluster: str = Field(description="Cluster name.")
+    applied: int = Field(default=0, description="Objects applied.")
+    failed: int = Field(default=0, description="Objects that failed.")
+    desired_replicas: int = Field(default=0, description="Replicas asked for.")
+    ready_replicas: int = Field(default=0, description="Ready replicas seen.")
+    available_replicas: int = Field(default=0, description="Available replicas seen.")
+    drift_corrections: int = Field(default=0, description="Drifts reverted.")
+    stranded: bool = Field(default=False, description="Unreachable; cleanup waits for it.")
+
+
+class ResourceStatus(Model):
+    cluster: str = Field(description="Cluster name.")
+    api_version: str = Field(description="apiVersion.")
+    kind: str = Field(description="Kind.")
+    namespace: str = Field(default="", description="Namespace on the member.")
+    name: str = Field(description="Name.")
+    applied: bool = Field(default=False, description="Last apply succeeded.")
+    error: str = Field(default="", description="Why it failed.")
+    observed_generation: int | None = Field(default=None, description="Member's generation.")
+    desired_replicas: int | None = Field(default=None, description="Replicas asked for.")
+    ready_replicas: int | None = Field(default=None, description="Ready replicas.")
+    available_replicas: int | None = Field(default=None, description="Available replicas.")
+    last_drift: str = Field(default="", description="Last drift: field manager and time.")
+
+
+class PlacementStatus(Model):
+    observed_generation: int | None = Field(default=None, description="Spec generation seen.")
+    conditions: list[Condition] = Field(
+        default_factory=list, description="Scheduled, Applied, Available, Drifted, PruneBlocked."
+    )
+    decisions: list[Decision] = Field(default_factory=list, description="Chosen clusters.")
+    clusters: list[ClusterSummary] = Field(default_factory=list, description="Per cluster.")
+    resources: list[ResourceStatus] = Field(
+        default_factory=list, description=f"Per object, at most {MAX_STATUS_RESOURCES}."
+    )
+    resources_total: int = Field(default=0, description="Objects in all, listed or not.")
+    last_failover_time: datetime.datetime | None = Field(
+        default=None, description="When work last moved because of a lost cluster."
+    )
