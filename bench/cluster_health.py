@@ -121,19 +121,19 @@ async def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="flotilla-bench-") as tmp:
         bench = Bench(Path(tmp))
-        status = await bench.fleet.up(members=3)
-        members = [c.name for c in status.clusters if c.role == "member"]
-        controller = bench.start_controller("detection")
-        try:
-            victim = members[-1]
-            crash = await bench.detection(victim, FaultAction.CRASH, args.trials)
-            hang = await bench.detection(victim, FaultAction.HANG, args.trials)
-        finally:
-            controller.terminate()
-            controller.wait()
         memory: dict[int, tuple[int, int]] = {}
         cost: dict[str, Any] = {}
         try:
+            status = await bench.fleet.up(members=3)
+            members = [c.name for c in status.clusters if c.role == "member"]
+            controller = bench.start_controller("detection")
+            try:
+                victim = members[-1]
+                crash = await bench.detection(victim, FaultAction.CRASH, args.trials)
+                hang = await bench.detection(victim, FaultAction.HANG, args.trials)
+            finally:
+                controller.terminate()
+                controller.wait()
             for count in (1, 3, 8):
                 await bench.set_clusters(count, members)
                 controller = bench.start_controller(f"memory-{count}")

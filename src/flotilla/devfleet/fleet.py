@@ -254,7 +254,9 @@ class Fleet:
     async def _register_members(self, clusters: list[LocalCluster]) -> None:
         """Install Flotilla's API on the hub and register every member not yet registered."""
         hub, members = clusters[0], clusters[1:]
-        async with self._client(hub) as client:
+        config = load_kubeconfig(self.layout(hub.name).kubeconfig("admin"))
+        # Not the probe timeout: the first writes of a new CRD's objects can take seconds.
+        async with KubeClient(config, timeout=30) as client:
             self._progress(hub.name, "installing Flotilla's API")
             await install(client)
             items = await _retry(lambda: list_clusters(client), what="list clusters")

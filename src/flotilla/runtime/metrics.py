@@ -81,6 +81,25 @@ class Metrics:
             registry=r,
         )
 
+        self.propagation_seconds = Histogram(
+            "flotilla_propagation_seconds",
+            "Time from a Placement generation to applied on all chosen clusters",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+            registry=r,
+        )
+        self.failover_seconds = Histogram(
+            "flotilla_failover_seconds",
+            "Time from a cluster NotReady to its work applied elsewhere",
+            buckets=(1, 2, 5, 10, 15, 20, 30, 60, 120),
+            registry=r,
+        )
+        self.drift_corrections = Counter(
+            "flotilla_drift_corrections_total",
+            "Changes to managed fields on members that were reverted",
+            ["cluster"],
+            registry=r,
+        )
+
     def register_controller(self, name: str) -> None:
         """Create the series of a controller at zero."""
         for result in RESULTS:
