@@ -217,6 +217,10 @@ class PlacementStatus(Model):
         default_factory=list, description=f"Per object, at most {MAX_STATUS_RESOURCES}."
     )
     resources_total: int = Field(default=0, description="Objects in all, listed or not.")
+    managed_kinds: list[str] = Field(
+        default_factory=list,
+        description="apiVersion/kind of everything ever applied, so pruning finds it all.",
+    )
     last_failover_time: datetime.datetime | None = Field(
         default=None, description="When work last moved because of a lost cluster."
     )
