@@ -30,11 +30,14 @@ def storable_connection(kubeconfig: Path, context: str | None) -> ConnectionConf
         document = yaml.safe_load(kubeconfig.read_text())
     except OSError as exc:
         raise CredentialError(f"cannot read kubeconfig {kubeconfig}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise CredentialError(f"kubeconfig {kubeconfig} is not valid YAML") from exc
+    except yaml.YAMLError:
+        # Not chained: the parser's error quotes the offending line, which may be a secret.
+        raise CredentialError(f"kubeconfig {kubeconfig} is not valid YAML") from None
     if not isinstance(document, dict):
         raise CredentialError(f"{kubeconfig} is not a kubeconfig")
     name = context or document.get("current-context")
+    if not name:
+        raise CredentialError(f"{kubeconfig} has no current-context; name the context to use")
     user = _user_of(document, str(name))
     if "auth-provider" in user:
         raise CredentialError(
@@ -117,9 +120,12 @@ def _run_exec(spec: dict[str, Any], context: str, base: Path) -> dict[str, Any]:
             f"(exit {result.returncode})"
         )
     try:
-        status = json.loads(result.stdout).get("status") or {}
-    except ValueError as exc:
-        raise CredentialError(f"the exec plugin {command[0]!r} printed no ExecCredential") from exc
+        credential = json.loads(result.stdout)
+    except ValueError:
+        credential = None
+    if not isinstance(credential, dict) or not isinstance(credential.get("status") or {}, dict):
+        raise CredentialError(f"the exec plugin {command[0]!r} printed no ExecCredential")
+    status = credential.get("status") or {}
     if status.get("expirationTimestamp"):
         raise CredentialError(
             f"the exec plugin of context {context!r} returns a credential that expires "

@@ -155,7 +155,8 @@ def next_status(
             type="Ready",
             status="False",
             reason="Unreachable",
-            message=f"{status.consecutive_failures} probes failed in a row; last: {message}",
+            # No count in the message: a lost cluster's status must not change every probe.
+            message=f"{settings.failure_threshold} or more probes failed in a row; last: {message}",
             now=now,
         )
         if not any(t.key == UNREACHABLE_TAINT for t in status.taints):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, Decimal
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 _SUFFIXES = {
     "Ki": Decimal(2**10),
@@ -32,10 +35,9 @@ def parse_quantity(text: str) -> Decimal:
             break
     else:
         number, scale = text, Decimal(1)
-    try:
-        return Decimal(number) * scale
-    except InvalidOperation:
-        raise ValueError(f"not a quantity: {text!r}") from None
+    if not _NUMBER.fullmatch(number):
+        raise ValueError(f"not a quantity: {text!r}")
+    return Decimal(number) * scale
 
 
 def format_quantity(resource: str, value: Decimal) -> str:
@@ -43,7 +45,8 @@ def format_quantity(resource: str, value: Decimal) -> str:
     if resource == "cpu":
         if value == value.to_integral_value():
             return str(int(value))
-        return f"{int(value * 1000)}m"
+        # Kubernetes rounds up to the next millicore.
+        return f"{int((value * 1000).to_integral_value(rounding=ROUND_CEILING))}m"
     if resource in ("memory", "ephemeral-storage") or resource.startswith("hugepages-"):
         for suffix in ("Ei", "Pi", "Ti", "Gi", "Mi", "Ki"):
             size = _SUFFIXES[suffix]

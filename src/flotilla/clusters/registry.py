@@ -43,7 +43,7 @@ def secret_name(cluster: str) -> str:
 
 
 def validate_name(name: str) -> ClusterName:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise RegistryError(
             f"invalid cluster name {name!r}: use lower-case letters, digits and '-', "
             "starting and ending with a letter or digit, at most 63 characters"

@@ -68,8 +68,9 @@ def load_kubeconfig(path: Path, *, context: str | None = None) -> ConnectionConf
         document = yaml.safe_load(path.read_text())
     except OSError as exc:
         raise ConfigError(f"cannot read kubeconfig {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"kubeconfig {path} is not valid YAML") from exc
+    except yaml.YAMLError:
+        # Not chained: the parser's error quotes the offending line, which may be a secret.
+        raise ConfigError(f"kubeconfig {path} is not valid YAML") from None
     if not isinstance(document, dict):
         raise ConfigError(f"kubeconfig {path} is not a kubeconfig (no mapping at the top)")
     return connection_from_kubeconfig(document, context=context, base_dir=path.parent)
