@@ -7,6 +7,7 @@ from flotilla.kube.config import (
     in_cluster_config,
     load_kubeconfig,
 )
+from flotilla.kube.discovery import ResourceInfo, RestMapper
 from flotilla.kube.errors import (
     ApiError,
     ConfigError,
@@ -20,6 +21,7 @@ from flotilla.kube.errors import (
     TlsError,
     TransportError,
     Unauthorized,
+    UnknownKind,
 )
 from flotilla.kube.paths import object_path, resource_path
 
@@ -35,9 +37,12 @@ __all__ = [
     "KubeError",
     "NotFound",
     "RequestTimeout",
+    "ResourceInfo",
+    "RestMapper",
     "TlsError",
     "TransportError",
     "Unauthorized",
+    "UnknownKind",
     "connection_from_kubeconfig",
     "in_cluster_config",
     "load_kubeconfig",

@@ -2,6 +2,7 @@
 
     KubeError
     +-- ConfigError            a kubeconfig we cannot use; terminal, says what to fix
+    +-- UnknownKind            discovery does not serve the (apiVersion, kind); terminal
     +-- TransportError         no answer: refused, reset, timed out; transient, retry
     |   +-- RequestTimeout     the server accepted the connection but did not answer in time
     |   +-- TlsError           the TLS handshake failed (untrusted certificate); terminal
@@ -27,6 +28,18 @@ class KubeError(Exception):
 
 class ConfigError(KubeError):
     """A kubeconfig that cannot be used as it is; the message says what to fix."""
+
+
+class UnknownKind(KubeError):
+    """The cluster's discovery documents do not serve this (apiVersion, kind)."""
+
+    def __init__(self, *, api_version: str, kind: str) -> None:
+        super().__init__(
+            f"kind {kind} (apiVersion {api_version}) is not served by the cluster; "
+            "is its CRD installed?"
+        )
+        self.api_version = api_version
+        self.kind = kind
 
 
 class TransportError(KubeError):
