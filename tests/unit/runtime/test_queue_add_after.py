@@ -72,6 +72,7 @@ async def test_delayed_keys_come_out_in_deadline_order() -> None:
         queue.add_after("early", 1.0)
         queue.add_after("middle", 2.0)
         await clock.advance(3.0)
+        assert len(queue) == 3
         assert [await queue.get() for _ in range(3)] == ["early", "middle", "late"]
 
 

@@ -47,7 +47,9 @@ async def test_each_added_key_wakes_one_waiting_getter() -> None:
     assert sorted(g.result() for g in getters if g.done()) == ["a", "b"]
     (waiting,) = [g for g in getters if not g.done()]
     queue.add("c")
-    assert await waiting == "c"
+    await _settle()
+    assert waiting.done()
+    assert waiting.result() == "c"
 
 
 async def test_a_getter_cancelled_after_being_woken_passes_the_key_on() -> None:

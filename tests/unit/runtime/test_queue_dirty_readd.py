@@ -22,7 +22,9 @@ async def test_a_key_added_while_processing_is_not_handed_to_another_worker() ->
     await _settle()
     assert not second_worker.done()
     queue.done("a")
-    assert await second_worker == "a"
+    await _settle()
+    assert second_worker.done()
+    assert second_worker.result() == "a"
 
 
 async def test_done_requeues_a_key_added_while_processing_once() -> None:
@@ -46,6 +48,7 @@ async def test_a_requeued_key_goes_behind_the_keys_already_waiting() -> None:
     queue.add("a")
     queue.add("b")
     queue.done("a")
+    assert len(queue) == 2
     assert [await queue.get(), await queue.get()] == ["b", "a"]
 
 
@@ -92,7 +95,8 @@ async def test_busy_workers_never_share_a_key_and_each_key_is_seen_after_its_las
                 in_flight.discard(key)
                 queue.done(key)
 
-    async with asyncio.TaskGroup() as workers:
+    # The timeout only guards against a hang if shut_down failed to release the workers.
+    async with asyncio.timeout(5.0), asyncio.TaskGroup() as workers:
         for _ in range(4):
             workers.create_task(worker())
         for _ in range(500):

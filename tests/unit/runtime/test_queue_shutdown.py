@@ -63,6 +63,7 @@ async def test_leaving_async_with_shuts_down_and_stops_waiting_for_delayed_adds(
         assert clock.sleepers == 1
     assert clock.sleepers == 0
     assert queue.shutting_down
+    assert getter.done()
     with pytest.raises(QueueShutDown):
         await getter
     await clock.advance(2.0)
