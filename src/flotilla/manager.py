@@ -16,8 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flotilla.api import SYSTEM_NAMESPACE, ClusterName
+from flotilla.clusters.connections import MemberConnections
 from flotilla.clusters.controller import ClusterHealthController
 from flotilla.kube import ConnectionConfig, KubeClient
+from flotilla.propagation.controller import PropagationController
 from flotilla.runtime.clock import Clock, LoopClock
 from flotilla.runtime.informer import SharedInformers
 from flotilla.runtime.leader import LeaderElector
@@ -72,12 +74,21 @@ async def run(
         async def lead() -> None:
             metrics.leader.labels(name=options.lease_name).set(1)
             logger.info("controllers starting")
-            async with SharedInformers({hub_name: hub}, clock=options.clock) as informers:
+            async with (
+                SharedInformers({hub_name: hub}, clock=options.clock) as informers,
+                asyncio.TaskGroup() as controllers,
+            ):
+                members = MemberConnections(informers, clock=options.clock)
                 health = ClusterHealthController(
                     hub, informers, clock=options.clock, metrics=metrics
                 )
+                propagation = PropagationController(
+                    hub, informers, members, clock=options.clock, metrics=metrics
+                )
                 state["health"] = health
-                await health.run()
+                controllers.create_task(members.run(), name="members")
+                controllers.create_task(health.run(), name="cluster-health")
+                controllers.create_task(propagation.run(), name="propagation")
 
         try:
             if options.leader_elect:

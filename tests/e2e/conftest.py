@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from flotilla.api import ClusterName
 from flotilla.devfleet import default_directory, fleet_topology
 from flotilla.kube import NotFound, resource_path
-from tests.e2e.controllers import Controllers
+from tests.e2e.controllers import ControllerProcess, Controllers
 from tests.e2e.localfleet import LocalFleet
 
 MEMBERS = int(os.environ.get("FLOTILLA_E2E_MEMBERS", "3"))
@@ -71,3 +72,27 @@ def controllers(fleet: LocalFleet, controller_logs: Path) -> Iterator[Controller
     started = Controllers(fleet.kubeconfig, controller_logs)
     yield started
     started.stop_all()
+
+
+@pytest.fixture
+async def hub_ns(fleet: LocalFleet) -> AsyncIterator[str]:
+    """A template namespace on the hub; its Placements and member copies go afterwards."""
+    name = f"e2e-{uuid.uuid4().hex[:8]}"
+    hub = ClusterName("hub")
+    body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+    async with fleet.client(hub) as client:
+        await client.create(resource_path("v1", "namespaces"), body)
+    yield name
+    async with fleet.client(hub) as client:
+        with contextlib.suppress(NotFound):
+            await client.delete(resource_path("v1", "namespaces", name=name))
+    for member in fleet.members:
+        async with fleet.client(member.name) as client:
+            with contextlib.suppress(Exception):
+                await client.delete(resource_path("v1", "namespaces", name=name))
+
+
+@pytest.fixture(scope="module")
+def propagating(controllers: Controllers) -> Iterator[ControllerProcess]:
+    """A controller (health and propagation) for the tests of a module."""
+    yield controllers.start()

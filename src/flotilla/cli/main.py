@@ -9,6 +9,7 @@ from flotilla.cli.cluster import cluster
 from flotilla.cli.controller import controller
 from flotilla.cli.dev import dev
 from flotilla.cli.hub import hub
+from flotilla.cli.placement import placement
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,6 +22,7 @@ cli.add_command(dev)
 cli.add_command(cluster)
 cli.add_command(hub)
 cli.add_command(controller)
+cli.add_command(placement)
 
 
 def main() -> None:

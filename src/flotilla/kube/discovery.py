@@ -93,6 +93,16 @@ class RestMapper:
         self._documents: dict[str, _Fetched] = {}
         self._last_refresh: float | None = None
 
+    def cached_plural(self, api_version: str, kind: str) -> str | None:
+        """The plural of ``kind`` if discovery already knows it; no request is made."""
+        try:
+            group, version = _split(api_version)
+        except ValueError:
+            return None
+        cached = self._documents.get(_group_version_path(group, version))
+        info = cached.kinds.get(kind) if cached is not None else None
+        return info.plural if info is not None else None
+
     async def resource_for(self, api_version: str, kind: str) -> ResourceInfo:
         """The resource serving ``kind`` in ``api_version``; ``UnknownKind`` if none does."""
         group, version = _split(api_version)
