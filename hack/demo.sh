@@ -8,8 +8,7 @@ flotilla=.venv/bin/flotilla
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 say "Starting the local fleet: a hub and 3 members, each a real control plane"
-$flotilla dev up --members 3 >/dev/null 2>&1 || $flotilla dev up
-$flotilla dev status
+$flotilla dev up --members 3 2>/dev/null || $flotilla dev up
 kubeconfig=$($flotilla dev kubeconfig)
 kubectl() { _output/bin/kubectl --kubeconfig "$kubeconfig" "$@"; }
 state=$(dirname "$kubeconfig")
@@ -28,7 +27,9 @@ done
 $flotilla cluster list
 
 say "Creating the sample app on the hub (namespace demo): Deployment, Service, ConfigMap"
-kubectl --context hub create namespace demo --dry-run=client -o yaml | kubectl --context hub apply -f - >/dev/null
+# A demo run before: its namespace goes first (the controller removes what it placed).
+kubectl --context hub delete namespace demo --ignore-not-found --timeout=120s >/dev/null
+kubectl --context hub create namespace demo
 kubectl --context hub -n demo apply -f examples/demo/app.yaml
 say "Placing it: 6 replicas divided 1:2:3, eu-west pulls from a European mirror"
 kubectl --context hub -n demo apply -f examples/demo/placement.yaml

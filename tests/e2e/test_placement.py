@@ -93,6 +93,10 @@ async def test_preview_shows_the_plan_without_applying(fleet: LocalFleet, hub_ns
     assert f"# cluster: {members[0]}" in shown.stdout
     assert "replicas: 2" in shown.stdout
     assert "flotilla.io/placement" in shown.stdout
+    assert "kind: Deployment" in shown.stdout
+    table = flotilla(fleet, "placement", "preview", "preview", "-n", hub_ns)
+    assert table.returncode == 0, table.stderr
+    assert "Deployment/preview(2)" in table.stdout
 
 
 async def test_replicas_owned_by_an_hpa_are_left_alone(

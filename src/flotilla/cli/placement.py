@@ -201,15 +201,7 @@ def preview(
     for column in ("CLUSTER", "REPLICAS", "OBJECTS"):
         decisions.add_column(column)
     for cluster, replicas in sorted(planned.schedule.decisions.items()):
-        objects = ", ".join(
-            f"{m['kind']}/{m['metadata']['name']}"
-            + (
-                f"({m['spec']['replicas']})"
-                if isinstance((m.get("spec") or {}).get("replicas"), int)
-                else ""
-            )
-            for m in planned.desired.get(cluster, [])
-        )
+        objects = ", ".join(_describe(m) for m in planned.desired.get(cluster, []))
         decisions.add_row(cluster, "" if replicas is None else str(replicas), objects)
     console.print(decisions)
     console.print(
@@ -250,6 +242,9 @@ async def _preview(target: HubTarget, namespace: str, name: str) -> tuple[Any, l
                 resource_path(selector.api_version, info.plural, namespace=namespace)
             )
             for template in listing.get("items", []):
+                # Items of a list of built-in kinds come without apiVersion and kind.
+                template.setdefault("apiVersion", selector.api_version)
+                template.setdefault("kind", selector.kind)
                 if selects(selector, namespace, template):
                     key = (selector.api_version, selector.kind, template["metadata"]["name"])
                     templates.setdefault(key, template)
