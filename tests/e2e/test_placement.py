@@ -302,3 +302,39 @@ async def test_deleting_a_placement_removes_its_objects(
             return await get_or_none(client, path) is None
 
         await eventually(gone, timeout=20, what="objects of a deleted placement removed")
+
+
+async def test_override_objects_of_the_namespace_apply_after_inline_rules(
+    fleet: LocalFleet, hub_ns: str, propagating: ControllerProcess
+) -> None:
+    first, second = fleet.members[0].name, fleet.members[1].name
+    override = {
+        "apiVersion": "flotilla.io/v1alpha1",
+        "kind": "Override",
+        "metadata": {"name": "tier"},
+        "spec": {
+            "rules": [
+                {
+                    "targetClusters": {"clusterNames": [first]},
+                    "labels": {"tier": "gold"},
+                    "jsonPatches": [{"op": "replace", "path": "/data/mode", "value": "fast"}],
+                }
+            ]
+        },
+    }
+    async with fleet.client(HUB) as hub:
+        await hub.create(f"/apis/flotilla.io/v1alpha1/namespaces/{hub_ns}/overrides", override)
+        await create(hub, hub_ns, config_map("tuned", {"mode": "safe"}))
+        spec = {
+            "resourceSelectors": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "tuned"}],
+            "clusterAffinity": {"clusterNames": [first, second]},
+        }
+        await create(hub, hub_ns, placement("tuned", spec))
+    await wait_condition(fleet, hub_ns, "tuned", "Applied", "True")
+    path = resource_path("v1", "configmaps", namespace=hub_ns, name="tuned")
+    async with fleet.client(first) as client:
+        tuned = await client.get(path)
+    async with fleet.client(second) as client:
+        plain = await client.get(path)
+    assert (tuned["data"], tuned["metadata"]["labels"].get("tier")) == ({"mode": "fast"}, "gold")
+    assert (plain["data"], plain["metadata"]["labels"].get("tier")) == ({"mode": "safe"}, None)

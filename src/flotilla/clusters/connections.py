@@ -27,12 +27,15 @@ from flotilla.api import API_VERSION, CLUSTER, SYSTEM_NAMESPACE, ClusterName
 from flotilla.kube import ConfigError, KubeClient, connection_from_kubeconfig, resource_path
 from flotilla.runtime.clock import Clock
 from flotilla.runtime.informer import Informer, SharedInformers
-from flotilla.runtime.reflector import Event
+from flotilla.runtime.reflector import Event, ReflectorOptions
 
 logger = logging.getLogger(__name__)
 
 RESTART_DELAY = 2.0
 MEMBER_TIMEOUT = 10.0
+# Members come and go (that is what failover is for): retry their watches at most 5 s apart
+# so a member that is back is seen again quickly, and cleaned up.
+MEMBER_REFLECTORS = ReflectorOptions(backoff_cap=5.0)
 
 
 @dataclass
@@ -141,7 +144,9 @@ class MemberConnections:
             try:
                 async with (
                     KubeClient(config, timeout=MEMBER_TIMEOUT) as client,
-                    SharedInformers({ClusterName(name): client}, clock=self._clock) as informers,
+                    SharedInformers(
+                        {ClusterName(name): client}, clock=self._clock, options=MEMBER_REFLECTORS
+                    ) as informers,
                 ):
                     scope.client, scope.informers = client, informers
                     scope.ready.set()
