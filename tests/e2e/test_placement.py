@@ -338,3 +338,32 @@ async def test_override_objects_of_the_namespace_apply_after_inline_rules(
         plain = await client.get(path)
     assert (tuned["data"], tuned["metadata"]["labels"].get("tier")) == ({"mode": "fast"}, "gold")
     assert (plain["data"], plain["metadata"]["labels"].get("tier")) == ({"mode": "safe"}, None)
+
+
+async def test_an_object_flotilla_did_not_create_is_never_taken_over_or_pruned(
+    fleet: LocalFleet, hub_ns: str, propagating: ControllerProcess
+) -> None:
+    member = fleet.members[0].name
+    path = resource_path("v1", "configmaps", namespace=hub_ns, name="mine")
+    async with fleet.client(member) as client:
+        namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": hub_ns}}
+        await client.create(resource_path("v1", "namespaces"), namespace)
+        await client.create(
+            resource_path("v1", "configmaps", namespace=hub_ns), config_map("mine", {"by": "hand"})
+        )
+    async with fleet.client(HUB) as hub:
+        await create(hub, hub_ns, config_map("mine", {"by": "flotilla"}))
+        spec = {
+            "resourceSelectors": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "mine"}],
+            "clusterAffinity": {"clusterNames": [member]},
+        }
+        await create(hub, hub_ns, placement("mine", spec))
+    status = await wait_condition(fleet, hub_ns, "mine", "Applied", "False")
+    assert "not touched" in condition(status, "Applied")["message"]
+    async with fleet.client(HUB) as hub:
+        await hub.delete(f"/apis/flotilla.io/v1alpha1/namespaces/{hub_ns}/placements/mine")
+    await asyncio.sleep(3)
+    async with fleet.client(member) as client:
+        kept = await client.get(path)
+    assert kept["data"] == {"by": "hand"}
+    assert "flotilla.io/placement" not in (kept["metadata"].get("labels") or {})

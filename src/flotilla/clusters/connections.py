@@ -65,6 +65,10 @@ class MemberConnections:
         """``listener(cluster)`` is called (no I/O!) when a member's scope comes up."""
         self._listeners.append(listener)
 
+    def connected(self) -> list[str]:
+        """Members whose client and informers are up now."""
+        return [name for name, scope in self._scopes.items() if scope.ready.is_set()]
+
     def client(self, cluster: str) -> KubeClient | None:
         scope = self._scopes.get(cluster)
         return scope.client if scope and scope.ready.is_set() else None
@@ -135,10 +139,11 @@ class MemberConnections:
     async def _keep_connected(self, name: str, scope: _Scope, document: dict[str, Any]) -> None:
         while True:
             try:
-                config = connection_from_kubeconfig(document)
-            except ConfigError as exc:
+                config = connection_from_kubeconfig(document, allow_files=False)
+            except Exception as exc:  # any shape of bad Secret: report it, never crash
+                reason = str(exc) if isinstance(exc, ConfigError) else type(exc).__name__
                 logger.warning(
-                    "member credentials unusable", extra={"cluster": name, "error": str(exc)}
+                    "member credentials unusable", extra={"cluster": name, "error": reason}
                 )
                 return
             try:

@@ -158,7 +158,7 @@ class ClusterHealthController:
             raise _Unusable("CredentialsInvalid", f"Secret {ref.name} has no key {ref.key!r}")
         try:
             document = yaml.safe_load(base64.b64decode(raw))
-            connection = connection_from_kubeconfig(document)
+            connection = connection_from_kubeconfig(document, allow_files=False)
         except (ValueError, yaml.YAMLError, ConfigError, AttributeError, TypeError) as exc:
             reason = str(exc) if isinstance(exc, ConfigError) else "not a kubeconfig"
             raise _Unusable(

@@ -166,7 +166,7 @@ async def member_connection(hub: KubeClient, cluster: dict[str, Any]) -> Connect
     key = ref.get("key", "kubeconfig")
     try:
         document = yaml.safe_load(base64.b64decode(secret["data"][key]))
-        return connection_from_kubeconfig(document)
+        return connection_from_kubeconfig(document, allow_files=False)
     except (KeyError, ValueError, yaml.YAMLError, ConfigError) as exc:
         raise RegistryError(
             f"the Secret {ref['name']} has no usable kubeconfig under {key!r}"

@@ -81,9 +81,19 @@ def context_names(document: dict[str, Any]) -> list[str]:
 
 
 def connection_from_kubeconfig(
-    document: dict[str, Any], *, context: str | None = None, base_dir: Path | None = None
+    document: dict[str, Any],
+    *,
+    context: str | None = None,
+    base_dir: Path | None = None,
+    allow_files: bool = True,
 ) -> ConnectionConfig:
-    """Resolve one context of a parsed kubeconfig into a ConnectionConfig."""
+    """Resolve one context of a parsed kubeconfig into a ConnectionConfig.
+
+    ``allow_files=False`` is for kubeconfigs that come from elsewhere (a Secret on the
+    hub): they may not name local files, or they could make us read and send our own.
+    """
+    if not isinstance(document, dict):
+        raise ConfigError("not a kubeconfig (no mapping at the top)")
     name = context or document.get("current-context")
     if not name:
         raise ConfigError("kubeconfig has no current-context; name a context explicitly")
@@ -99,6 +109,21 @@ def connection_from_kubeconfig(
             f"user {user_name!r} of context {name!r} gets credentials from a plugin; "
             "Flotilla needs a client certificate or a token stored in the kubeconfig"
         )
+    if not allow_files:
+        named = [
+            key
+            for section, keys in (
+                (cluster, ("certificate-authority",)),
+                (user, ("client-certificate", "client-key", "tokenFile")),
+            )
+            for key in keys
+            if section.get(key)
+        ]
+        if named:
+            raise ConfigError(
+                f"context {name!r} refers to local files ({', '.join(named)}); "
+                "a stored kubeconfig must carry its data inline"
+            )
     base = base_dir or Path.cwd()
     return ConnectionConfig(
         server=str(server).rstrip("/"),
@@ -114,6 +139,9 @@ def connection_from_kubeconfig(
 def _named(document: dict[str, Any], section: str, name: str) -> dict[str, Any]:
     for item in document.get(section) or []:
         if isinstance(item, dict) and item.get("name") == name:
+            inner = item.get(section.rstrip("s"))
+            if inner is not None and not isinstance(inner, dict):
+                raise ConfigError(f"entry {name!r} of {section} is not a mapping")
             return item
     raise ConfigError(f"kubeconfig has no entry {name!r} in {section}")
 

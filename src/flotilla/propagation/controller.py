@@ -32,6 +32,7 @@ import datetime
 import hashlib
 import json
 import logging
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,6 +81,8 @@ MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}=flotilla"
 RESYNC_SECONDS = 30.0
 DRIFT_WINDOW = 60.0
 GUARD_WINDOW = 60.0
+FINALIZE_PATIENCE = 120.0
+"""How long a deleted Placement waits for unreachable members before letting go."""
 APPLY_CONCURRENCY = 16
 SYNC_TIMEOUT = 10.0
 
@@ -127,6 +130,7 @@ class PropagationController:
         self._clusters = hub_informers.informer(HUB, resource_path(API_VERSION, CLUSTER.plural))
         self._template_informers: dict[str, Informer] = {}
         self._member_informers: set[tuple[str, str]] = set()
+        self._handled: weakref.WeakSet[Informer] = weakref.WeakSet()
         self._applied: dict[tuple[str, str], _Applied] = {}
         self._drift_counts: dict[tuple[str, str], int] = {}
         self._last_drift: dict[str, tuple[float, str]] = {}
@@ -242,7 +246,13 @@ class PropagationController:
         blocked_since = _condition_time(status, "PruneBlocked")
         guard = spec.deletion_guard.max_delete_percent
         ready = {view.name for view in views if view.ready}
-        clusters = sorted(set(desired) | self._connected_with_objects(kinds))
+        # Every connected member, not only chosen ones: after a restart, copies on clusters
+        # no longer chosen are found and pruned too.
+        clusters = sorted(set(desired) | set(self._members.connected()))
+        # A pass that could not see every template prunes nothing; a pass that chose no
+        # cluster at all prunes only through the deletion guard.
+        may_prune = not problems
+        guard_everywhere = not desired
         outcomes = dict(
             zip(
                 clusters,
@@ -256,6 +266,8 @@ class PropagationController:
                             reachable=cluster in ready,
                             guard_percent=guard,
                             prune_confirmed=_confirmed(confirmed_at, blocked_since),
+                            may_prune=may_prune,
+                            guard_everywhere=guard_everywhere,
                         )
                         for cluster in clusters
                     )
@@ -295,8 +307,8 @@ class PropagationController:
             except UnknownKind as exc:
                 problems.append(str(exc))
                 continue
-            except KubeError as exc:
-                problems.append(f"{selector.kind}: {exc}")
+            except (KubeError, ValueError, TimeoutError) as exc:
+                problems.append(f"{selector.api_version} {selector.kind}: {exc}")
                 continue
             for item in informer.list():
                 if not selects(selector, namespace, item):
@@ -308,6 +320,8 @@ class PropagationController:
 
     async def _template_informer(self, api_version: str, kind: str) -> Informer:
         info = await self._mapper.resource_for(api_version, kind)
+        if not {"list", "watch"} <= set(info.verbs):
+            raise ValueError(f"{kind} cannot be listed and watched, so it cannot be a template")
         path = resource_path(api_version, info.plural)
         informer = self._template_informers.get(path)
         if informer is None:
@@ -340,9 +354,10 @@ class PropagationController:
         informer = self._members.informer(cluster, path, label_selector=MANAGED_SELECTOR)
         if informer is None:
             return None
-        if (cluster, f"{api_version}/{kind}") not in self._member_informers:
+        if informer not in self._handled:  # a reconnected member has new informers
             informer.add_handler(self._on_member_object)
-            self._member_informers.add((cluster, f"{api_version}/{kind}"))
+            self._handled.add(informer)
+        self._member_informers.add((cluster, f"{api_version}/{kind}"))
         try:
             async with asyncio.timeout(SYNC_TIMEOUT):
                 await informer.wait_synced()
@@ -360,8 +375,42 @@ class PropagationController:
         reachable: bool,
         guard_percent: int,
         prune_confirmed: bool,
+        may_prune: bool = True,
+        guard_everywhere: bool = False,
     ) -> _Outcome:
         outcome = _Outcome()
+        try:
+            await self._sync_reachable(
+                outcome,
+                cluster,
+                manifests,
+                placement=placement,
+                kinds=kinds,
+                reachable=reachable,
+                guard_percent=guard_percent,
+                prune_confirmed=prune_confirmed,
+                may_prune=may_prune,
+                guard_everywhere=guard_everywhere,
+            )
+        except KubeError as exc:  # this member failed; the others go on
+            for manifest in manifests or []:
+                outcome.resources.append(_resource_status(cluster, manifest, error=str(exc)[:300]))
+        return outcome
+
+    async def _sync_reachable(
+        self,
+        outcome: _Outcome,
+        cluster: str,
+        manifests: list[dict[str, Any]] | None,
+        *,
+        placement: tuple[str, str],
+        kinds: list[str],
+        reachable: bool,
+        guard_percent: int,
+        prune_confirmed: bool,
+        may_prune: bool,
+        guard_everywhere: bool,
+    ) -> None:
         client = self._members.client(cluster)
         if client is None or not reachable:
             owner = f"{placement[0]}.{placement[1]}"
@@ -370,7 +419,7 @@ class PropagationController:
                 outcome.resources.append(
                     _resource_status(cluster, manifest, error="cluster is unreachable; waiting")
                 )
-            return outcome
+            return
         if manifests:
             await self._ensure_namespace(client, placement[0])
         semaphore = asyncio.Semaphore(APPLY_CONCURRENCY)
@@ -382,7 +431,9 @@ class PropagationController:
                 outcome.resources.append(status)
                 if drift:
                     outcome.drifts.append(drift)
-        outcome.prune_blocked = await self._prune(
+        if not may_prune:
+            return
+        outcome.prune_blocked, _ = await self._prune(
             client,
             cluster,
             manifests,
@@ -390,8 +441,8 @@ class PropagationController:
             kinds=kinds,
             guard_percent=guard_percent,
             confirmed=prune_confirmed,
+            guarded=manifests is not None or guard_everywhere,
         )
-        return outcome
 
     def _cached_objects(self, cluster: str, owner: str, kinds: Iterable[str]) -> bool:
         """Whether the last known state of an unreachable member holds objects of ``owner``."""
@@ -430,7 +481,7 @@ class PropagationController:
         api_version, kind = manifest["apiVersion"], manifest["kind"]
         try:
             info = await self._mapper.resource_for(api_version, kind)
-        except KubeError as exc:
+        except (KubeError, ValueError) as exc:
             return _resource_status(cluster, manifest, error=str(exc)), ""
         meta = manifest["metadata"]
         namespace = meta.get("namespace") if info.namespaced else None
@@ -441,7 +492,22 @@ class PropagationController:
         record = self._applied.get((cluster, path))
         if record and live and record.digest == digest and _unchanged(record, live):
             return _resource_status(cluster, manifest, live=live, applied=True), ""
+        owner = (meta.get("labels") or {}).get(PLACEMENT_LABEL, "")
         async with semaphore:
+            if live is None:
+                # Not in our cache of managed objects: make sure we do not take over (and
+                # later prune) an object someone else made, or another Placement's.
+                try:
+                    existing = await client.get(path)
+                except NotFound:
+                    existing = None
+                holder = ((existing or {}).get("metadata", {}).get("labels") or {}).get(
+                    PLACEMENT_LABEL
+                )
+                if existing is not None and holder != owner:
+                    why = f"placement {holder}" if holder else "something other than Flotilla"
+                    message = f"exists on the member and is managed by {why}; not touched"
+                    return _resource_status(cluster, manifest, error=message), ""
             if record is not None and live is not None and record.digest == digest:
                 # Re-applying what we applied before because the live object changed: read it
                 # fresh, so the drift and who made it are judged on the object as it is.
@@ -521,7 +587,9 @@ class PropagationController:
         kinds: list[str],
         guard_percent: int,
         confirmed: bool,
-    ) -> str:
+        guarded: bool = True,
+    ) -> tuple[str, bool]:
+        """Delete this Placement's objects that are not desired; (guard message, all seen)."""
         owner = f"{placement[0]}.{placement[1]}"
         wanted = {
             (m["apiVersion"], m["kind"], m["metadata"].get("namespace", ""), m["metadata"]["name"])
@@ -532,7 +600,7 @@ class PropagationController:
             api_version, _, kind = kind_key.rpartition("/")
             informer = await self._member_informer(cluster, api_version, kind)
             if informer is None:
-                return ""  # cannot see everything: prune nothing this pass
+                return "", False  # cannot see everything: prune nothing this pass
             managed += [
                 item
                 for item in informer.list()
@@ -550,12 +618,12 @@ class PropagationController:
             not in wanted
         ]
         if not orphans:
-            return ""
+            return "", True
         # Objects removed in the last GUARD_WINDOW count too: a namespace emptied one
         # template at a time is still a namespace emptied.
         now = self._clock.monotonic()
         recent = [t for t in self._pruned.get((owner, cluster), []) if now - t < GUARD_WINDOW]
-        if manifests is not None and not confirmed:
+        if guarded and not confirmed:
             removing, total = len(orphans) + len(recent), len(managed) + len(recent)
             share = 100 * removing / total
             if share > guard_percent:
@@ -564,18 +632,19 @@ class PropagationController:
                     f"{GUARD_WINDOW:.0f}s ({share:.0f}% > {guard_percent}%); check the "
                     f"templates, then run "
                     f"`flotilla placement confirm-prune {placement[1]} -n {placement[0]}`"
-                )
+                ), True
+        complete = True
         for item in prune_order(orphans):
-            await self._delete(client, cluster, item)
+            complete = await self._delete(client, cluster, item) and complete
             recent.append(now)
         self._pruned[(owner, cluster)] = recent
-        return ""
+        return "", complete
 
-    async def _delete(self, client: KubeClient, cluster: str, item: dict[str, Any]) -> None:
+    async def _delete(self, client: KubeClient, cluster: str, item: dict[str, Any]) -> bool:
         try:
             info = await self._mapper.resource_for(item["apiVersion"], item["kind"])
-        except KubeError:
-            return
+        except (KubeError, ValueError):
+            return False
         meta = item["metadata"]
         namespace = meta.get("namespace") if info.namespaced else None
         path = resource_path(
@@ -587,11 +656,11 @@ class PropagationController:
             pass
         except KubeError as exc:
             logger.warning("prune failed", extra={"cluster": cluster, "error": str(exc)[:200]})
-            return
+            return False
         self._applied.pop((cluster, path), None)
-        logger.info(
-            "pruned", extra={"cluster": cluster, "object": f"{item['kind']} {meta['name']}"}
-        )
+        fields = {"cluster": cluster, "object": f"{item['kind']} {meta['name']}"}
+        logger.info("pruned", extra=fields)
+        return True
 
     # -- deletion ---------------------------------------------------------------------------
 
@@ -612,15 +681,22 @@ class PropagationController:
         kinds = sorted(set(status.managed_kinds))
         ready = {view.name for view in self._cluster_views() if view.ready}
         pending = []
-        for cluster in sorted(self._connected_with_objects(kinds) | set(ready)):
+        owner = f"{namespace}.{name}"
+        for cluster in sorted(set(self._members.connected()) | self._connected_with_objects(kinds)):
             client = self._members.client(cluster)
             if client is None or cluster not in ready:
-                pending.append(cluster)
+                if self._cached_objects(cluster, owner, kinds):
+                    pending.append(cluster)
                 continue
-            await self._prune(
+            _, complete = await self._prune(
                 client, cluster, None, placement=(namespace, name), kinds=kinds,
                 guard_percent=100, confirmed=True,
             )  # fmt: skip
+            if not complete:
+                pending.append(cluster)
+        waited = _age_seconds(meta.get("deletionTimestamp"))
+        if pending and waited < FINALIZE_PATIENCE:
+            return Result(requeue_after=2.0)  # members still hold copies: try again
         finalizers = [f for f in meta.get("finalizers") or [] if f != FINALIZER]
         path = resource_path(API_VERSION, PLACEMENT.plural, namespace=namespace, name=name)
         with contextlib.suppress(NotFound):
@@ -774,6 +850,18 @@ def _condition_time(status: PlacementStatus, type_: str) -> datetime.datetime | 
     return None
 
 
+def _age_seconds(timestamp: str | None) -> float:
+    if not timestamp:
+        return 0.0
+    try:
+        when = datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    return (datetime.datetime.now(datetime.UTC) - when).total_seconds()
+
+
 def _confirmed(confirmed_at: str, blocked_since: datetime.datetime | None) -> bool:
     if not confirmed_at or blocked_since is None:
         return False
@@ -781,6 +869,8 @@ def _confirmed(confirmed_at: str, blocked_since: datetime.datetime | None) -> bo
         when = datetime.datetime.fromisoformat(confirmed_at.replace("Z", "+00:00"))
     except ValueError:
         return False
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
     return when >= blocked_since
 
 

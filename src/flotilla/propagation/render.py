@@ -138,11 +138,29 @@ def render(
             manifest = apply_rule(manifest, rule)
         except RenderError as exc:
             raise exc.in_rule(number) from None
+        if _identity(manifest) != _identity(template):
+            raise RenderError(
+                "an override may not change apiVersion, kind, metadata.name or metadata.namespace",
+                subject=f"{template.get('kind')} {(template.get('metadata') or {}).get('name')}",
+                step="identity check",
+                rule=number,
+            )
     metadata = manifest.get("metadata")
     if not isinstance(metadata, dict):
         metadata = manifest["metadata"] = {}
     metadata["labels"] = {**(metadata.get("labels") or {}), **managed_labels(*placement)}
     return manifest
+
+
+def _identity(manifest: Mapping[str, Any]) -> tuple[Any, ...]:
+    metadata = manifest.get("metadata")
+    meta = metadata if isinstance(metadata, Mapping) else {}
+    return (
+        manifest.get("apiVersion"),
+        manifest.get("kind"),
+        meta.get("name"),
+        meta.get("namespace"),
+    )
 
 
 _APPLY_CLASSES: dict[tuple[str, str], int] = {
