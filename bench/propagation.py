@@ -4,7 +4,8 @@
    applied on every member, p50/p99 over --trials trials;
 2. bulk: 500 ConfigMaps placed on 4 members, time to converge, against the limit measured
    in the same run: the same server-side applies sent directly by a minimal concurrent client;
-3. failover: member crash to all replicas Available on the survivors, median of --failovers;
+3. failover: member crash to all replicas Available on the survivors, median of --failovers,
+   with the default failover settings (tolerationSeconds 10);
 4. drift: a managed field changed on a member, time until it is reverted, p50/p99;
 5. controller memory per managed object (PSS before and after the bulk placement).
 
@@ -231,7 +232,7 @@ class Bench:
                     {"apiVersion": "apps/v1", "kind": "Deployment", "name": "svc"}
                 ],
                 "replicaScheduling": {"type": "Divided"},
-                "failover": {"enabled": True, "tolerationSeconds": 0, "failback": False},
+                "failover": {"enabled": True, "failback": False},  # default tolerationSeconds
             }
             await self.place(namespace, "svc", spec)
             await self._available(namespace, self.members, None)
@@ -246,7 +247,8 @@ class Bench:
 
     async def _available(self, namespace: str, members: list[str], total: int | None) -> None:
         path = resource_path("apps/v1", "deployments", namespace=namespace, name="svc")
-        while True:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
             available, ok = 0, True
             for member in members:
                 async with self.client(member, timeout=2) as client:
@@ -262,6 +264,7 @@ class Bench:
             if ok and (total is None or available == total):
                 return
             await asyncio.sleep(0.1)
+        raise TimeoutError(f"svc in {namespace} not available on {members}")
 
     async def drift(self, trials: int) -> list[float]:
         namespace = await self.namespace()

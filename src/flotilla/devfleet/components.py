@@ -6,7 +6,8 @@ Choices worth knowing:
 - etcd runs without fsync: the fleet is for tests and demos, and fsync dominates its cost.
 - ``--endpoint-reconciler-type=none`` lets the apiserver advertise a loopback address.
 - The hub's controller-manager runs only the namespace and garbage-collector controllers:
-  the hub stores templates and never runs them. Members run the usual set.
+  the hub stores templates and never runs them. Members run the usual set but the
+  node-lifecycle controller (see MEMBER_CONTROLLERS).
 - kwok plays kubelet for every node of a member: it keeps nodes Ready, gives pods IPs from
   the member's own range, makes them Ready and finalizes deleted ones.
 """
@@ -29,6 +30,10 @@ from flotilla.devfleet.topology import (
 )
 
 HUB_CONTROLLERS = "namespace,garbagecollector"
+# Without the node-lifecycle controller: kwok's heartbeats can lag on a loaded 2-core machine,
+# and once that controller marks a simulated node NotReady it marks its pods NotReady, which
+# kwok never undoes. Node health is not what the fleet simulates; API server faults are.
+MEMBER_CONTROLLERS = "*,-node-lifecycle-controller"
 
 
 @dataclass(frozen=True)
@@ -118,7 +123,7 @@ def _controller_manager(
     cluster: LocalCluster, layout: ClusterLayout, _files: Mapping[str, Path]
 ) -> list[str]:
     kubeconfig = layout.kubeconfig("kube-controller-manager")
-    controllers = HUB_CONTROLLERS if cluster.role == "hub" else "*"
+    controllers = HUB_CONTROLLERS if cluster.role == "hub" else MEMBER_CONTROLLERS
     return [
         f"--kubeconfig={kubeconfig}",
         f"--authentication-kubeconfig={kubeconfig}",

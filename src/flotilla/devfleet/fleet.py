@@ -441,6 +441,14 @@ class Fleet:
             else:
                 for record in records.values():
                     processes.send(record, signal.SIGCONT)
+                crashed = apiserver is None or processes.state(apiserver) is ProcessState.DEAD
+                if crashed:
+                    # The apiserver's clients (controller-manager, scheduler, kwok) back off
+                    # for up to a minute after losing it; restart them so the member is
+                    # whole again as soon as it answers, as a healed cluster should be.
+                    for name in components(cluster)[2:]:
+                        if name in records:
+                            await processes.terminate(records.pop(name))
                 binaries = find_binaries(required_files(cluster), search=self._bin_search)
                 try:
                     await self._ensure_cluster(cluster, binaries)

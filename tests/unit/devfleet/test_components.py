@@ -20,7 +20,7 @@ def test_the_hub_runs_no_scheduler_and_no_nodes() -> None:
 
 def test_the_hub_runs_only_namespace_and_garbage_collector_controllers() -> None:
     assert "--controllers=namespace,garbagecollector" in _argv("kube-controller-manager", HUB)
-    assert "--controllers=*" in _argv("kube-controller-manager", MEMBER)
+    assert "--controllers=*,-node-lifecycle-controller" in _argv("kube-controller-manager", MEMBER)
 
 
 def test_the_apiserver_listens_and_advertises_on_its_own_address() -> None:
