@@ -302,6 +302,14 @@ class Bench:
         return times
 
 
+class _Lines(list[str]):
+    """Results, printed as they come so a later failure loses nothing."""
+
+    def append(self, line: str) -> None:
+        super().append(line)
+        print(line, flush=True)
+
+
 def _deployment(name: str, replicas: int) -> dict[str, Any]:
     labels = {"app": name}
     return {
@@ -335,11 +343,17 @@ async def main() -> None:
     parser.add_argument("--bulk", type=int, default=500)
     parser.add_argument("--skip-8", action="store_true")
     args = parser.parse_args()
-    lines = []
+    lines = _Lines()
     with tempfile.TemporaryDirectory(prefix="flotilla-bench-") as tmp:
         bench = Bench(Path(tmp))
         try:
             await bench.up(4)
+            failovers = await bench.failover(args.failovers)
+            lines.append(
+                f"failover, crash to 6 replicas Available on the survivors: median "
+                f"{statistics.median(failovers):.1f} s, max {max(failovers):.1f} s "
+                f"(n={len(failovers)})"
+            )
             three = await bench.latency(args.trials, bench.members[:3])
             lines.append(_row("latency, 1 Deployment to 3 members", three))
             lines.append(_row("drift revert", await bench.drift(args.trials)))
@@ -349,12 +363,6 @@ async def main() -> None:
                 f"direct SSA {direct_s:.2f} s, ratio {flotilla_s / direct_s:.2f}"
             )
             lines.append(f"controller memory per managed object: {per_object} bytes PSS")
-            failovers = await bench.failover(args.failovers)
-            lines.append(
-                f"failover, crash to 6 replicas Available on the survivors: median "
-                f"{statistics.median(failovers):.1f} s, max {max(failovers):.1f} s "
-                f"(n={len(failovers)})"
-            )
         finally:
             bench.stop_controller()
             await bench.fleet.down(purge=True)
@@ -367,7 +375,7 @@ async def main() -> None:
             finally:
                 bench.stop_controller()
                 await bench.fleet.down(purge=True)
-    print("\n".join(lines))
+    print("done")
 
 
 if __name__ == "__main__":

@@ -116,6 +116,9 @@ def _apiserver(
         "--allow-privileged=true",
         "--profiling=false",
         f"--cert-dir={layout.directory / 'apiserver-certs'}",
+        # New nodes would get a not-ready taint that only the node-lifecycle controller lifts,
+        # and members run without it (see MEMBER_CONTROLLERS).
+        "--disable-admission-plugins=TaintNodesByCondition",
     ]
 
 

@@ -45,3 +45,8 @@ def test_every_listening_component_binds_to_the_cluster_address() -> None:
         assert "0.0.0.0" not in joined
         if component != "kwok":
             assert MEMBER.address in joined
+
+
+def test_members_get_untainted_nodes_without_the_node_lifecycle_controller() -> None:
+    assert "--disable-admission-plugins=TaintNodesByCondition" in _argv("kube-apiserver", MEMBER)
+    assert "-node-lifecycle-controller" in " ".join(_argv("kube-controller-manager", MEMBER))
