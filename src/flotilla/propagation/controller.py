@@ -131,6 +131,7 @@ class PropagationController:
         self._template_informers: dict[str, Informer] = {}
         self._member_informers: set[tuple[str, str]] = set()
         self._handled: weakref.WeakSet[Informer] = weakref.WeakSet()
+        self._namespaces: set[tuple[KubeClient, str]] = set()
         self._applied: dict[tuple[str, str], _Applied] = {}
         self._drift_counts: dict[tuple[str, str], int] = {}
         self._last_drift: dict[str, tuple[float, str]] = {}
@@ -167,7 +168,23 @@ class PropagationController:
         self._enqueue_all(event.key.split("/", 1)[0])
 
     def _on_template(self, event: Event) -> None:
-        self._enqueue_all(event.key.split("/", 1)[0] if "/" in event.key else None)
+        """Enqueue the Placements of the template's namespace that select its kind."""
+        meta = event.object.get("metadata") or {}
+        namespace = meta.get("namespace")
+        api_version, kind = event.object.get("apiVersion"), event.object.get("kind")
+        for key in self._placements.keys():  # noqa: SIM118 - Informer.keys, not a dict
+            if namespace and not key.startswith(f"{namespace}/"):
+                continue
+            placement = self._placements.get(key) or {}
+            selectors = (placement.get("spec") or {}).get("resourceSelectors") or []
+            if any(
+                isinstance(sel, dict)
+                and sel.get("kind") == kind
+                and sel.get("apiVersion") == api_version
+                and sel.get("name") in (None, "", meta.get("name"))
+                for sel in selectors
+            ):
+                self.queue.add(key)
 
     def _on_member_object(self, event: Event) -> None:
         owner = (event.object.get("metadata", {}).get("labels") or {}).get(PLACEMENT_LABEL)
@@ -463,6 +480,8 @@ class PropagationController:
 
     async def _ensure_namespace(self, client: KubeClient, namespace: str) -> None:
         """Create the Placement's namespace if missing; never label it, never prune it."""
+        if (client, namespace) in self._namespaces:
+            return
         path = resource_path("v1", "namespaces", name=namespace)
         try:
             await client.get(path)
@@ -470,6 +489,10 @@ class PropagationController:
             body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
             with contextlib.suppress(Conflict):
                 await client.create(resource_path("v1", "namespaces"), body)
+        # Seen once per member client (a reconnect makes a new client, and checks again).
+        # A namespace deleted on the member meanwhile makes applies fail, and is
+        # recreated after the entry is dropped below.
+        self._namespaces.add((client, namespace))
 
     async def _apply_one(
         self,
@@ -516,6 +539,8 @@ class PropagationController:
             try:
                 result = await client.apply(path, manifest, field_manager=FIELD_MANAGER, force=True)
             except ApiError as exc:
+                if exc.status == 404:  # the namespace went away on the member: check again
+                    self._namespaces.discard((client, str(meta.get("namespace") or "")))
                 message = f"{exc.status} {exc.reason}: {exc.message}"[:300]
                 return _resource_status(cluster, manifest, error=message), ""
             except KubeError as exc:
@@ -792,8 +817,6 @@ class PropagationController:
             requeue = DRIFT_WINDOW - (self._clock.monotonic() - drift[0]) + 0.5
         else:
             self._condition(status, "Drifted", "False", "NoDrift", "")
-        if unavailable:
-            requeue = min(requeue, 2.0)
         return requeue
 
     def _condition(
