@@ -41,19 +41,3 @@ class LabelSelector(Model):
             if requirement.operator == "DoesNotExist" and present:
                 return False
         return True
-
-    def to_query(self) -> str:
-        """The selector as a ``labelSelector`` query parameter."""
-        parts = [f"{key}={value}" for key, value in sorted(self.match_labels.items())]
-        for requirement in self.match_expressions:
-            values = ",".join(requirement.values)
-            match requirement.operator:
-                case "In":
-                    parts.append(f"{requirement.key} in ({values})")
-                case "NotIn":
-                    parts.append(f"{requirement.key} notin ({values})")
-                case "Exists":
-                    parts.append(requirement.key)
-                case "DoesNotExist":
-                    parts.append(f"!{requirement.key}")
-        return ",".join(parts)

@@ -76,10 +76,6 @@ def load_kubeconfig(path: Path, *, context: str | None = None) -> ConnectionConf
     return connection_from_kubeconfig(document, context=context, base_dir=path.parent)
 
 
-def context_names(document: dict[str, Any]) -> list[str]:
-    return [str(item.get("name")) for item in document.get("contexts") or []]
-
-
 def connection_from_kubeconfig(
     document: dict[str, Any],
     *,
