@@ -26,6 +26,8 @@ DEFAULT_TIMEOUT = 10.0
 APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
 DEFAULT_PAGE_SIZE = 500
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+"""Ask for a list of PartialObjectMetadata: each item's metadata only, not its body."""
 DEFAULT_WATCH_SECONDS = 300
 WATCH_READ_GRACE = 30.0
 """How much longer than the server-side ``timeoutSeconds`` a watch waits for its next byte."""
@@ -82,10 +84,11 @@ class KubeClient:
         params: dict[str, str] | None = None,
         body: Any = None,
         content_type: str = "application/json",
+        accept: str | None = None,
         timeout: float | None = None,
     ) -> Any:
         """Send one request; return the decoded JSON answer (or text for non-JSON)."""
-        headers = {}
+        headers = {"Accept": accept} if accept else {}
         content = None
         if body is not None:
             content = json.dumps(body).encode()
@@ -124,8 +127,12 @@ class KubeClient:
         field_selector: str | None = None,
         limit: int = DEFAULT_PAGE_SIZE,
         timeout: float | None = None,
+        metadata_only: bool = False,
     ) -> dict[str, Any]:
         """LIST ``path`` page by page; return one list holding every item.
+
+        With ``metadata_only`` the items are PartialObjectMetadata (apiVersion, kind and
+        metadata, no spec, data or status): what to ask for when only names and labels matter.
 
         The answer keeps the first page's ``apiVersion``, ``kind`` and
         ``metadata.resourceVersion`` (all pages of one list are the same snapshot; client-go's
@@ -135,21 +142,32 @@ class KubeClient:
         """
         params = _selectors(label_selector, field_selector)
         params["limit"] = str(limit)
-        listing = await self._list_pages(path, params, timeout=timeout, restartable=True)
+        accept = METADATA_LIST if metadata_only else None
+        listing = await self._list_pages(
+            path, params, timeout=timeout, accept=accept, restartable=True
+        )
         if listing is None:
             logger.info(
                 "continue token expired; restarting the list",
                 extra={"server": self.server, "resource": path},
             )
-            listing = await self._list_pages(path, params, timeout=timeout, restartable=False)
+            listing = await self._list_pages(
+                path, params, timeout=timeout, accept=accept, restartable=False
+            )
         assert listing is not None
         return listing
 
     async def _list_pages(
-        self, path: str, params: dict[str, str], *, timeout: float | None, restartable: bool
+        self,
+        path: str,
+        params: dict[str, str],
+        *,
+        timeout: float | None,
+        accept: str | None,
+        restartable: bool,
     ) -> dict[str, Any] | None:
         # None when a continue token expired and the caller may restart.
-        first = await self.request("GET", path, params=params, timeout=timeout)
+        first = await self.request("GET", path, params=params, accept=accept, timeout=timeout)
         metadata = dict(first.get("metadata") or {})
         items = list(first.get("items") or [])
         token = metadata.pop("continue", None)
@@ -157,8 +175,9 @@ class KubeClient:
         while token:
             try:
                 page = await self.request(
-                    "GET", path, params={**params, "continue": token}, timeout=timeout
-                )
+                    "GET", path, params={**params, "continue": token}, accept=accept,
+                    timeout=timeout,
+                )  # fmt: skip
             except Gone:
                 if restartable:
                     return None

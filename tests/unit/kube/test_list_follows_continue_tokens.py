@@ -56,3 +56,21 @@ async def test_a_continue_token_that_expires_again_is_gone() -> None:
         with pytest.raises(Gone):
             await client.list(CONFIGMAPS, limit=2)
     assert len(api.list_requests()) == 4
+
+
+async def test_a_metadata_only_list_asks_for_partial_object_metadata_on_every_page() -> None:
+    api = FakeApi()
+    _fill(api, 3)
+    async with api.client() as client:
+        await client.list(CONFIGMAPS, limit=2, metadata_only=True)
+    accepts = [request.headers["accept"] for request in api.list_requests()]
+    assert len(accepts) == 2
+    assert all("as=PartialObjectMetadataList" in accept for accept in accepts)
+
+
+async def test_a_plain_list_asks_for_whole_objects() -> None:
+    api = FakeApi()
+    _fill(api, 1)
+    async with api.client() as client:
+        await client.list(CONFIGMAPS)
+    assert api.list_requests()[0].headers["accept"] == "application/json"
