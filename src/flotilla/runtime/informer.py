@@ -8,6 +8,8 @@ The contract:
 
 - ``get``, ``list`` and ``keys`` read the store without I/O. Objects are the dicts the
   server sent, shared by every reader: treat them as read-only, copy before changing.
+- Indexes (``add_index``) find objects by a value computed from them (a label, say)
+  without scanning the store; they are kept up to date before handlers run.
 - Handlers run synchronously, in the order they were added, for every event in the order
   the server sent it, after the store holds the change. They must not do I/O or block:
   they enqueue ``(event.cluster, event.key)`` for a worker. A handler that raises is
@@ -35,6 +37,30 @@ from flotilla.runtime.reflector import Event, Reflector, ReflectorOptions
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Event], None]
+IndexFunc = Callable[[dict[str, Any]], list[str]]
+"""The values an object is found under in one index (none: not in the index)."""
+
+
+class _Index:
+    def __init__(self, values: IndexFunc) -> None:
+        self.values = values
+        self.keys_by_value: dict[str, set[str]] = {}
+        self.values_by_key: dict[str, list[str]] = {}
+
+    def update(self, key: str, obj: dict[str, Any] | None) -> None:
+        for value in self.values_by_key.pop(key, []):
+            keys = self.keys_by_value.get(value)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self.keys_by_value[value]
+        if obj is None:
+            return
+        values = self.values(obj)
+        if values:
+            self.values_by_key[key] = values
+            for value in values:
+                self.keys_by_value.setdefault(value, set()).add(key)
 
 
 class Informer:
@@ -53,6 +79,7 @@ class Informer:
         rng: random.Random | None = None,
     ) -> None:
         self._handlers: list[Handler] = []
+        self._indexes: dict[str, _Index] = {}
         self._reflector = Reflector(
             client,
             path,
@@ -99,6 +126,21 @@ class Informer:
     def keys(self) -> builtins.list[str]:
         return [*self._reflector.store.keys()]
 
+    def add_index(self, name: str, values: IndexFunc) -> None:
+        """Index objects under ``values(obj)``; the first function given for a name wins."""
+        if name in self._indexes:
+            return
+        index = _Index(values)
+        for key, obj in self._reflector.store.items():
+            index.update(key, obj)
+        self._indexes[name] = index
+
+    def by_index(self, name: str, value: str) -> builtins.list[dict[str, Any]]:
+        """The objects ``add_index(name, ...)`` filed under ``value``."""
+        store = self._reflector.store
+        keys = self._indexes[name].keys_by_value.get(value, ())
+        return [store[key] for key in sorted(keys) if key in store]
+
     def add_handler(self, handler: Handler) -> None:
         """Call ``handler`` for every event from now on, after replaying what is known."""
         for key, obj in self._reflector.store.items():
@@ -106,6 +148,8 @@ class Informer:
         self._handlers.append(handler)
 
     def _dispatch(self, event: Event) -> None:
+        for index in self._indexes.values():
+            index.update(event.key, None if event.type == "DELETED" else event.object)
         for handler in [*self._handlers]:
             self._call(handler, event)
 

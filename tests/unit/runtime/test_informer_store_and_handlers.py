@@ -1,4 +1,5 @@
 import logging
+from typing import Any
 
 import pytest
 
@@ -110,3 +111,37 @@ async def test_a_failing_handler_is_logged_and_the_others_still_run(
     assert seen == ["default/a", "default/b"]
     failures = [record for record in caplog.records if record.message == "event handler failed"]
     assert [getattr(record, "key", None) for record in failures] == ["default/a", "default/b"]
+
+
+def _labelled(name: str, **labels: str) -> dict[str, Any]:
+    obj = configmap(name)
+    obj["metadata"]["labels"] = labels
+    return obj
+
+
+async def test_an_index_follows_adds_relabels_and_deletes() -> None:
+    api, clock = FakeApi(), FakeClock()
+    api.put(CONFIGMAPS, _labelled("a", team="red"))
+    api.put(CONFIGMAPS, _labelled("b", team="blue"))
+    api.put(CONFIGMAPS, configmap("c"))
+
+    def team(obj: dict[str, Any]) -> list[str]:
+        label = (obj["metadata"].get("labels") or {}).get("team")
+        return [label] if label else []
+
+    def names(team_name: str) -> list[str]:
+        return [obj["metadata"]["name"] for obj in informer.by_index("team", team_name)]
+
+    async with api.client() as client:
+        informer = Informer(client, CONFIGMAPS, cluster=MEMBER, clock=clock)
+        async with running(informer.run()):
+            await informer.wait_synced()
+            informer.add_index("team", team)  # added late: indexes what is known
+            assert (names("red"), names("blue"), names("green")) == (["a"], ["b"], [])
+            await eventually(lambda: len(api.open_watches()) == 1)
+
+            api.put(CONFIGMAPS, _labelled("a", team="blue"))
+            api.put(CONFIGMAPS, _labelled("c", team="red"))
+            api.delete(CONFIGMAPS, "default/b")
+            await eventually(lambda: informer.resource_version == api.resource_version)
+            assert (names("red"), names("blue")) == (["c"], ["a"])
