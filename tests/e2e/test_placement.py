@@ -6,6 +6,8 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
+
 from flotilla.kube import resource_path
 from tests.e2e.controllers import ControllerProcess
 from tests.e2e.localfleet import LocalFleet
@@ -340,11 +342,15 @@ async def test_override_objects_of_the_namespace_apply_after_inline_rules(
     assert (plain["data"], plain["metadata"]["labels"].get("tier")) == ({"mode": "safe"}, None)
 
 
+@pytest.mark.parametrize("others", [0, 9], ids=["alone", "among-many"])
 async def test_an_object_flotilla_did_not_create_is_never_taken_over_or_pruned(
-    fleet: LocalFleet, hub_ns: str, propagating: ControllerProcess
+    fleet: LocalFleet, hub_ns: str, propagating: ControllerProcess, others: int
 ) -> None:
+    # Alone, the member is asked for the object itself; among many of its kind, the
+    # namespace's objects are listed once: both must see the object that is already there.
     member = fleet.members[0].name
     path = resource_path("v1", "configmaps", namespace=hub_ns, name="mine")
+    labels = {"set": "takeover"}
     async with fleet.client(member) as client:
         namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": hub_ns}}
         await client.create(resource_path("v1", "namespaces"), namespace)
@@ -352,14 +358,26 @@ async def test_an_object_flotilla_did_not_create_is_never_taken_over_or_pruned(
             resource_path("v1", "configmaps", namespace=hub_ns), config_map("mine", {"by": "hand"})
         )
     async with fleet.client(HUB) as hub:
-        await create(hub, hub_ns, config_map("mine", {"by": "flotilla"}))
-        spec = {
-            "resourceSelectors": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "mine"}],
-            "clusterAffinity": {"clusterNames": [member]},
+        await create(hub, hub_ns, config_map("mine", {"by": "flotilla"}, labels))
+        for number in range(others):
+            await create(hub, hub_ns, config_map(f"other-{number}", {"by": "flotilla"}, labels))
+        selector = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "labelSelector": {"matchLabels": labels},
         }
+        spec = {"resourceSelectors": [selector], "clusterAffinity": {"clusterNames": [member]}}
         await create(hub, hub_ns, placement("mine", spec))
     status = await wait_condition(fleet, hub_ns, "mine", "Applied", "False")
+    assert f"1 failed; {member} ConfigMap mine:" in condition(status, "Applied")["message"]
     assert "not touched" in condition(status, "Applied")["message"]
+    async with fleet.client(member) as client:
+        placed = await client.list(
+            resource_path("v1", "configmaps", namespace=hub_ns), label_selector="set=takeover"
+        )
+    assert sorted(item["metadata"]["name"] for item in placed["items"]) == [
+        f"other-{number}" for number in range(others)
+    ]
     async with fleet.client(HUB) as hub:
         await hub.delete(f"/apis/flotilla.io/v1alpha1/namespaces/{hub_ns}/placements/mine")
     await asyncio.sleep(3)

@@ -85,6 +85,15 @@ FINALIZE_PATIENCE = 120.0
 """How long a deleted Placement waits for unreachable members before letting go."""
 APPLY_CONCURRENCY = 16
 SYNC_TIMEOUT = 10.0
+CACHE_LAG = 5.0
+"""How long our own apply is trusted while the member informer has not shown it yet."""
+LIST_AT = 8
+"""From this many objects of one kind and namespace on, one list answers "is it there?"."""
+STATUS_SETTLE = 0.5
+"""How long a change to a member object's status alone waits before it is reported."""
+PLACEMENT_INDEX = "placement"
+NAMESPACE_INDEX = "namespace"
+"""From this many objects of one kind and namespace on, one list answers "is it there?"."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +103,19 @@ class _Applied:
     digest: str
     resource_version: str
     generation: int | None
-    meta: str
+    at: float
+    replicas: dict[str, Any] | None = None
+    """The answer's spec.replicas and status, for kinds that have replicas."""
+
+
+@dataclass(frozen=True)
+class _Target:
+    """One rendered manifest, where it goes on a member, and what the member cache holds."""
+
+    manifest: dict[str, Any]
+    path: str
+    collection: str
+    live: dict[str, Any] | None
 
 
 @dataclass
@@ -187,10 +208,31 @@ class PropagationController:
                 self.queue.add(key)
 
     def _on_member_object(self, event: Event) -> None:
-        owner = (event.object.get("metadata", {}).get("labels") or {}).get(PLACEMENT_LABEL)
-        if owner and "." in owner:
-            namespace, name = owner.split(".", 1)
-            self.queue.add(f"{namespace}/{name}")
+        owner = _placement_of(event.object)
+        if "." not in owner:
+            return
+        namespace, name = owner.split(".", 1)
+        key = f"{namespace}/{name}"
+        path = self._member_path(event.object)
+        record = self._applied.get((event.cluster, path)) if path else None
+        if event.type == "DELETED" and path:  # what we applied is gone: apply it again
+            self._applied.pop((event.cluster, path), None)
+        if event.type == "MODIFIED" and record and _status_only(record, event.object):
+            # A workload's status moves in bursts (a rollout, pods starting): report it
+            # once the burst settles instead of once per step.
+            self.queue.add_after(key, STATUS_SETTLE)
+        else:
+            self.queue.add(key)
+
+    def _member_path(self, item: dict[str, Any]) -> str | None:
+        api_version, kind = item.get("apiVersion", ""), item.get("kind", "")
+        plural = self._mapper.cached_plural(api_version, kind)
+        meta = item.get("metadata") or {}
+        if not plural or not meta.get("name"):
+            return None
+        return resource_path(
+            api_version, plural, namespace=meta.get("namespace"), name=meta["name"]
+        )
 
     # -- reconcile --------------------------------------------------------------------------
 
@@ -327,7 +369,7 @@ class PropagationController:
             except (KubeError, ValueError, TimeoutError) as exc:
                 problems.append(f"{selector.api_version} {selector.kind}: {exc}")
                 continue
-            for item in informer.list():
+            for item in informer.by_index(NAMESPACE_INDEX, namespace):
                 if not selects(selector, namespace, item):
                     continue
                 meta = item["metadata"]
@@ -343,6 +385,7 @@ class PropagationController:
         informer = self._template_informers.get(path)
         if informer is None:
             informer = self._hub_informers.informer(HUB, path)
+            informer.add_index(NAMESPACE_INDEX, _namespace_values)
             informer.add_handler(self._on_template)
             self._template_informers[path] = informer
         async with asyncio.timeout(SYNC_TIMEOUT):
@@ -441,8 +484,17 @@ class PropagationController:
             await self._ensure_namespace(client, placement[0])
         semaphore = asyncio.Semaphore(APPLY_CONCURRENCY)
         for batch in _batches(manifests or []):
+            targets = []
+            for manifest in batch:
+                target = await self._target(cluster, manifest)
+                if isinstance(target, str):
+                    outcome.resources.append(_resource_status(cluster, manifest, error=target))
+                else:
+                    targets.append(target)
+            unknown = [t for t in targets if t.live is None and not self._trusted(cluster, t)]
+            holders = await self._holders(client, unknown, semaphore)
             results = await asyncio.gather(
-                *(self._apply_one(client, cluster, m, semaphore) for m in batch)
+                *(self._apply_one(client, cluster, t, holders, semaphore) for t in targets)
             )
             for status, drift in results:
                 outcome.resources.append(status)
@@ -473,9 +525,8 @@ class PropagationController:
             )
             if informer is None or not informer.has_synced:
                 return (cluster, kind_key) in self._member_informers
-            for item in informer.list():
-                if (item["metadata"].get("labels") or {}).get(PLACEMENT_LABEL) == owner:
-                    return True
+            if _owned_by(informer, owner):
+                return True
         return False
 
     async def _ensure_namespace(self, client: KubeClient, namespace: str) -> None:
@@ -494,40 +545,88 @@ class PropagationController:
         # recreated after the entry is dropped below.
         self._namespaces.add((client, namespace))
 
-    async def _apply_one(
-        self,
-        client: KubeClient,
-        cluster: str,
-        manifest: dict[str, Any],
-        semaphore: asyncio.Semaphore,
-    ) -> tuple[ResourceStatus, str]:
+    async def _target(self, cluster: str, manifest: dict[str, Any]) -> _Target | str:
+        """Where ``manifest`` goes on ``cluster`` and its cached live state, or an error."""
         api_version, kind = manifest["apiVersion"], manifest["kind"]
         try:
             info = await self._mapper.resource_for(api_version, kind)
         except (KubeError, ValueError) as exc:
-            return _resource_status(cluster, manifest, error=str(exc)), ""
+            return str(exc)
         meta = manifest["metadata"]
         namespace = meta.get("namespace") if info.namespaced else None
-        path = resource_path(api_version, info.plural, namespace=namespace, name=meta["name"])
         informer = await self._member_informer(cluster, api_version, kind)
-        live = informer.get(_key(namespace, meta["name"])) if informer else None
+        return _Target(
+            manifest,
+            path=resource_path(api_version, info.plural, namespace=namespace, name=meta["name"]),
+            collection=resource_path(api_version, info.plural, namespace=namespace),
+            live=informer.get(_key(namespace, meta["name"])) if informer else None,
+        )
+
+    def _trusted(self, cluster: str, target: _Target) -> bool:
+        """Whether we applied exactly this a moment ago and the cache has not caught up."""
+        record = self._applied.get((cluster, target.path))
+        return (
+            record is not None
+            and target.live is None
+            and record.digest == _digest(target.manifest)
+            and self._clock.monotonic() - record.at < CACHE_LAG
+        )
+
+    async def _holders(
+        self, client: KubeClient, targets: list[_Target], semaphore: asyncio.Semaphore
+    ) -> dict[str, str | None]:
+        """What already holds the objects our cache of managed objects does not show.
+
+        Path -> that object's placement label ("" when it is not Flotilla's), or None when
+        nothing is there. Many objects of one kind and namespace are answered by one
+        metadata-only list; paths missing from the answer are asked for one by one.
+        """
+        groups: dict[str, list[_Target]] = {}
+        for target in targets:
+            groups.setdefault(target.collection, []).append(target)
+        holders: dict[str, str | None] = {}
+        for collection, members in groups.items():
+            if len(members) < LIST_AT:
+                continue
+            try:
+                async with semaphore:
+                    listing = await client.list(collection, metadata_only=True)
+            except KubeError:
+                continue  # each object is asked for on its own
+            there = {item["metadata"]["name"]: _placement_of(item) for item in listing["items"]}
+            for target in members:
+                holders[target.path] = there.get(target.manifest["metadata"]["name"])
+        return holders
+
+    async def _apply_one(
+        self,
+        client: KubeClient,
+        cluster: str,
+        target: _Target,
+        holders: dict[str, str | None],
+        semaphore: asyncio.Semaphore,
+    ) -> tuple[ResourceStatus, str]:
+        manifest, path, live = target.manifest, target.path, target.live
         digest = _digest(manifest)
         record = self._applied.get((cluster, path))
-        if record and live and record.digest == digest and _unchanged(record, live):
-            return _resource_status(cluster, manifest, live=live, applied=True), ""
-        owner = (meta.get("labels") or {}).get(PLACEMENT_LABEL, "")
+        if record and record.digest == digest:
+            if live is not None and _unchanged(record, live, manifest):
+                return _resource_status(cluster, manifest, live=live, applied=True), ""
+            if self._trusted(cluster, target):
+                return _resource_status(cluster, manifest, live=record.replicas, applied=True), ""
+        owner = (manifest["metadata"].get("labels") or {}).get(PLACEMENT_LABEL, "")
         async with semaphore:
             if live is None:
                 # Not in our cache of managed objects: make sure we do not take over (and
                 # later prune) an object someone else made, or another Placement's.
-                try:
-                    existing = await client.get(path)
-                except NotFound:
-                    existing = None
-                holder = ((existing or {}).get("metadata", {}).get("labels") or {}).get(
-                    PLACEMENT_LABEL
-                )
-                if existing is not None and holder != owner:
+                if path in holders:
+                    holder = holders[path]
+                else:
+                    try:
+                        holder = _placement_of(await client.get(path))
+                    except NotFound:
+                        holder = None
+                if holder is not None and holder != owner:
                     why = f"placement {holder}" if holder else "something other than Flotilla"
                     message = f"exists on the member and is managed by {why}; not touched"
                     return _resource_status(cluster, manifest, error=message), ""
@@ -540,7 +639,8 @@ class PropagationController:
                 result = await client.apply(path, manifest, field_manager=FIELD_MANAGER, force=True)
             except ApiError as exc:
                 if exc.status == 404:  # the namespace went away on the member: check again
-                    self._namespaces.discard((client, str(meta.get("namespace") or "")))
+                    namespace = str(manifest["metadata"].get("namespace") or "")
+                    self._namespaces.discard((client, namespace))
                 message = f"{exc.status} {exc.reason}: {exc.message}"[:300]
                 return _resource_status(cluster, manifest, error=message), ""
             except KubeError as exc:
@@ -554,7 +654,8 @@ class PropagationController:
             digest,
             result["metadata"]["resourceVersion"],
             result["metadata"].get("generation"),
-            _meta_digest(result),
+            at=self._clock.monotonic(),
+            replicas=_replicas_of(result),
         )
         return _resource_status(cluster, manifest, live=result, applied=True), drift
 
@@ -626,11 +727,7 @@ class PropagationController:
             informer = await self._member_informer(cluster, api_version, kind)
             if informer is None:
                 return "", False  # cannot see everything: prune nothing this pass
-            managed += [
-                item
-                for item in informer.list()
-                if (item["metadata"].get("labels") or {}).get(PLACEMENT_LABEL) == owner
-            ]
+            managed += _owned_by(informer, owner)
         orphans = [
             item
             for item in managed
@@ -927,20 +1024,64 @@ def _digest(manifest: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
 
 
-def _meta_digest(live: dict[str, Any]) -> str:
-    meta = live.get("metadata") or {}
-    return _digest({"labels": meta.get("labels"), "annotations": meta.get("annotations")})
+def _unchanged(record: _Applied, live: dict[str, Any], manifest: dict[str, Any]) -> bool:
+    """Whether the live object still holds what we applied.
 
-
-def _unchanged(record: _Applied, live: dict[str, Any]) -> bool:
-    """Whether the live object still holds what we applied (status changes do not count)."""
+    Status changes do not count, nor labels and annotations others add (a Deployment's
+    revision annotation): metadata does not move the generation, so ours are compared.
+    """
     meta = live["metadata"]
     if meta.get("resourceVersion") == record.resource_version:
         return True
     generation = meta.get("generation")
-    if generation is None or record.generation is None:
+    if generation is None or record.generation is None or generation != record.generation:
         return False
-    return generation == record.generation and _meta_digest(live) == record.meta
+    ours = manifest["metadata"]
+    return all(_holds(meta.get(field), ours.get(field)) for field in ("labels", "annotations"))
+
+
+def _holds(live: dict[str, str] | None, ours: dict[str, str] | None) -> bool:
+    live = live or {}
+    return all(live.get(key) == value for key, value in (ours or {}).items())
+
+
+def _status_only(record: _Applied, live: dict[str, Any]) -> bool:
+    """Whether a change we were told of left the object's spec as we applied it.
+
+    Only kinds with a generation can tell; labels and annotations do not move it, so a
+    change to those is taken for a status change and noticed ``STATUS_SETTLE`` later.
+    """
+    generation = (live.get("metadata") or {}).get("generation")
+    return generation is not None and generation == record.generation
+
+
+def _owned_by(informer: Informer, owner: str) -> list[dict[str, Any]]:
+    """The objects of a member informer that carry ``owner``'s placement label."""
+    informer.add_index(PLACEMENT_INDEX, _placement_values)  # once per informer
+    return informer.by_index(PLACEMENT_INDEX, owner)
+
+
+def _namespace_values(item: dict[str, Any]) -> list[str]:
+    namespace = (item.get("metadata") or {}).get("namespace")
+    return [namespace] if namespace else []
+
+
+def _placement_values(item: dict[str, Any]) -> list[str]:
+    owner = _placement_of(item)
+    return [owner] if owner else []
+
+
+def _placement_of(item: dict[str, Any]) -> str:
+    """The placement label of a live object: "" when Flotilla did not put it there."""
+    return str(((item.get("metadata") or {}).get("labels") or {}).get(PLACEMENT_LABEL) or "")
+
+
+def _replicas_of(live: dict[str, Any]) -> dict[str, Any] | None:
+    """The part of a live object that status reports on, for kinds with replicas."""
+    spec = live.get("spec") or {}
+    if not isinstance(spec.get("replicas"), int):
+        return None
+    return {"spec": {"replicas": spec["replicas"]}, "status": dict(live.get("status") or {})}
 
 
 def _resource_version(item: dict[str, Any]) -> str:
