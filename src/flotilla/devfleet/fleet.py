@@ -46,6 +46,10 @@ from flotilla.kube import KubeClient, KubeError, NotFound, load_kubeconfig, reso
 
 STATE_FILE = "fleet.json"
 READY_TIMEOUT = 120.0
+CLIENT_RESTARTS = 2
+"""How often a client of the API server that dies at start (kwok v0.8 can panic on a node
+event that comes before its stages are loaded) is started again before ``up`` fails."""
+SETTLE_SECONDS = 2.0
 PROBE_TIMEOUT = 2.0
 
 Progress = Callable[[ClusterName, str], None]
@@ -305,9 +309,19 @@ class Fleet:
         if not started:
             self._progress(cluster.name, "running; checking")
         await self._wait_usable(cluster)
-        for component, record in records.items():  # one that exited at once is a failure
-            if processes.state(record) is ProcessState.DEAD:
-                raise self._exited_or_slow(cluster, component, record)
+        for attempt in range(CLIENT_RESTARTS + 1):  # one that exits at once is a failure...
+            dead = [c for c, r in records.items() if processes.state(r) is ProcessState.DEAD]
+            if not dead:
+                break
+            component = dead[0]
+            if attempt == CLIENT_RESTARTS or component in ("etcd", "kube-apiserver"):
+                raise self._exited_or_slow(cluster, component, records[component])
+            for component in dead:  # ...unless it is a client that a second start cures
+                self._progress(cluster.name, f"{component} exited at start; starting it again")
+                argv = command_line(component, cluster, layout, binaries)
+                records[component] = processes.spawn(argv, log=layout.log(component))
+            self._save()
+            await asyncio.sleep(SETTLE_SECONDS)
         self._progress(cluster.name, "ready")
 
     def _check_ports(self, cluster: LocalCluster, component: str) -> None:
