@@ -118,6 +118,33 @@ class _Target:
     live: dict[str, Any] | None
 
 
+@dataclass(frozen=True)
+class _Pass:
+    """What one reconcile of a Placement decided, the same for every member it syncs.
+
+    The prune rules, in one place: a pass that could not see every template prunes nothing;
+    the deletion guard holds on the chosen members, and on every member when no cluster was
+    chosen at all; a confirmation (``flotilla placement confirm-prune``) lifts it.
+    """
+
+    namespace: str
+    name: str
+    kinds: tuple[str, ...]
+    may_prune: bool = True
+    guard_percent: int = 100
+    confirmed: bool = False
+    guard_everywhere: bool = False
+
+    @property
+    def owner(self) -> str:
+        """The value of the placement label on what this Placement put on members."""
+        return f"{self.namespace}.{self.name}"
+
+    def guarded(self, chosen: bool) -> bool:
+        """Whether the deletion guard limits pruning on a member (``chosen`` or not)."""
+        return not self.confirmed and (chosen or self.guard_everywhere)
+
+
 @dataclass
 class _Outcome:
     """What one pass did on one cluster."""
@@ -302,38 +329,26 @@ class PropagationController:
         confirmed_at = (placement["metadata"].get("annotations") or {}).get(
             CONFIRM_PRUNE_ANNOTATION, ""
         )
-        blocked_since = _condition_time(status, "PruneBlocked")
-        guard = spec.deletion_guard.max_delete_percent
+        this = _Pass(
+            namespace,
+            name,
+            tuple(kinds),
+            may_prune=not problems,
+            guard_percent=spec.deletion_guard.max_delete_percent,
+            confirmed=_confirmed(confirmed_at, _condition_time(status, "PruneBlocked")),
+            guard_everywhere=not desired,
+        )
         ready = {view.name for view in views if view.ready}
         # Every connected member, not only chosen ones: after a restart, copies on clusters
         # no longer chosen are found and pruned too.
         clusters = sorted(set(desired) | set(self._members.connected()))
-        # A pass that could not see every template prunes nothing; a pass that chose no
-        # cluster at all prunes only through the deletion guard.
-        may_prune = not problems
-        guard_everywhere = not desired
-        outcomes = dict(
-            zip(
-                clusters,
-                await asyncio.gather(
-                    *(
-                        self._sync_cluster(
-                            cluster,
-                            desired.get(cluster),
-                            placement=(namespace, name),
-                            kinds=kinds,
-                            reachable=cluster in ready,
-                            guard_percent=guard,
-                            prune_confirmed=_confirmed(confirmed_at, blocked_since),
-                            may_prune=may_prune,
-                            guard_everywhere=guard_everywhere,
-                        )
-                        for cluster in clusters
-                    )
-                ),
-                strict=True,
+        synced = await asyncio.gather(
+            *(
+                self._sync_cluster(this, cluster, desired.get(cluster), cluster in ready)
+                for cluster in clusters
             )
         )
+        outcomes = dict(zip(clusters, synced, strict=True))
         drifts = [message for outcome in outcomes.values() for message in outcome.drifts]
         await asyncio.gather(*(self._event(namespace, name, message) for message in drifts))
         requeue = self._fill_status(
@@ -427,31 +442,15 @@ class PropagationController:
 
     async def _sync_cluster(
         self,
+        this: _Pass,
         cluster: str,
         manifests: list[dict[str, Any]] | None,
-        *,
-        placement: tuple[str, str],
-        kinds: list[str],
         reachable: bool,
-        guard_percent: int,
-        prune_confirmed: bool,
-        may_prune: bool = True,
-        guard_everywhere: bool = False,
     ) -> _Outcome:
+        """Apply ``manifests`` (None: the cluster is not chosen) and prune, on one member."""
         outcome = _Outcome()
         try:
-            await self._sync_reachable(
-                outcome,
-                cluster,
-                manifests,
-                placement=placement,
-                kinds=kinds,
-                reachable=reachable,
-                guard_percent=guard_percent,
-                prune_confirmed=prune_confirmed,
-                may_prune=may_prune,
-                guard_everywhere=guard_everywhere,
-            )
+            await self._sync_reachable(outcome, this, cluster, manifests, reachable)
         except KubeError as exc:  # this member failed; the others go on
             for manifest in manifests or []:
                 outcome.resources.append(_resource_status(cluster, manifest, error=str(exc)[:300]))
@@ -460,28 +459,23 @@ class PropagationController:
     async def _sync_reachable(
         self,
         outcome: _Outcome,
+        this: _Pass,
         cluster: str,
         manifests: list[dict[str, Any]] | None,
-        *,
-        placement: tuple[str, str],
-        kinds: list[str],
         reachable: bool,
-        guard_percent: int,
-        prune_confirmed: bool,
-        may_prune: bool,
-        guard_everywhere: bool,
     ) -> None:
         client = self._members.client(cluster)
         if client is None or not reachable:
-            owner = f"{placement[0]}.{placement[1]}"
-            outcome.stranded = manifests is not None or self._cached_objects(cluster, owner, kinds)
+            outcome.stranded = manifests is not None or self._cached_objects(
+                cluster, this.owner, this.kinds
+            )
             for manifest in manifests or []:
                 outcome.resources.append(
                     _resource_status(cluster, manifest, error="cluster is unreachable; waiting")
                 )
             return
         if manifests:
-            await self._ensure_namespace(client, placement[0])
+            await self._ensure_namespace(client, this.namespace)
         semaphore = asyncio.Semaphore(APPLY_CONCURRENCY)
         for batch in _batches(manifests or []):
             targets = []
@@ -500,18 +494,8 @@ class PropagationController:
                 outcome.resources.append(status)
                 if drift:
                     outcome.drifts.append(drift)
-        if not may_prune:
-            return
-        outcome.prune_blocked, _ = await self._prune(
-            client,
-            cluster,
-            manifests,
-            placement=placement,
-            kinds=kinds,
-            guard_percent=guard_percent,
-            confirmed=prune_confirmed,
-            guarded=manifests is not None or guard_everywhere,
-        )
+        if this.may_prune:
+            outcome.prune_blocked, _ = await self._prune(this, client, cluster, manifests)
 
     def _cached_objects(self, cluster: str, owner: str, kinds: Iterable[str]) -> bool:
         """Whether the last known state of an unreachable member holds objects of ``owner``."""
@@ -705,24 +689,19 @@ class PropagationController:
 
     async def _prune(
         self,
+        this: _Pass,
         client: KubeClient,
         cluster: str,
         manifests: list[dict[str, Any]] | None,
-        *,
-        placement: tuple[str, str],
-        kinds: list[str],
-        guard_percent: int,
-        confirmed: bool,
-        guarded: bool = True,
     ) -> tuple[str, bool]:
         """Delete this Placement's objects that are not desired; (guard message, all seen)."""
-        owner = f"{placement[0]}.{placement[1]}"
+        owner = this.owner
         wanted = {
             (m["apiVersion"], m["kind"], m["metadata"].get("namespace", ""), m["metadata"]["name"])
             for m in manifests or []
         }
         managed: list[dict[str, Any]] = []
-        for kind_key in kinds:
+        for kind_key in this.kinds:
             api_version, _, kind = kind_key.rpartition("/")
             informer = await self._member_informer(cluster, api_version, kind)
             if informer is None:
@@ -745,15 +724,15 @@ class PropagationController:
         # template at a time is still a namespace emptied.
         now = self._clock.monotonic()
         recent = [t for t in self._pruned.get((owner, cluster), []) if now - t < GUARD_WINDOW]
-        if guarded and not confirmed:
+        if this.guarded(chosen=manifests is not None):
             removing, total = len(orphans) + len(recent), len(managed) + len(recent)
             share = 100 * removing / total
-            if share > guard_percent:
+            if share > this.guard_percent:
                 return (
                     f"{cluster}: pruning would remove {removing} of {total} objects within "
-                    f"{GUARD_WINDOW:.0f}s ({share:.0f}% > {guard_percent}%); check the "
+                    f"{GUARD_WINDOW:.0f}s ({share:.0f}% > {this.guard_percent}%); check the "
                     f"templates, then run "
-                    f"`flotilla placement confirm-prune {placement[1]} -n {placement[0]}`"
+                    f"`flotilla placement confirm-prune {this.name} -n {this.namespace}`"
                 ), True
         complete = True
         for item in prune_order(orphans):
@@ -800,20 +779,17 @@ class PropagationController:
         meta = placement["metadata"]
         namespace, name = meta["namespace"], meta["name"]
         status = _status_of(placement)
-        kinds = sorted(set(status.managed_kinds))
+        this = _Pass(namespace, name, tuple(sorted(set(status.managed_kinds))), confirmed=True)
         ready = {view.name for view in self._cluster_views() if view.ready}
         pending = []
-        owner = f"{namespace}.{name}"
-        for cluster in sorted(set(self._members.connected()) | self._connected_with_objects(kinds)):
+        members = set(self._members.connected()) | self._connected_with_objects(this.kinds)
+        for cluster in sorted(members):
             client = self._members.client(cluster)
             if client is None or cluster not in ready:
-                if self._cached_objects(cluster, owner, kinds):
+                if self._cached_objects(cluster, this.owner, this.kinds):
                     pending.append(cluster)
                 continue
-            _, complete = await self._prune(
-                client, cluster, None, placement=(namespace, name), kinds=kinds,
-                guard_percent=100, confirmed=True,
-            )  # fmt: skip
+            _, complete = await self._prune(this, client, cluster, None)
             if not complete:
                 pending.append(cluster)
         waited = _age_seconds(meta.get("deletionTimestamp"))
