@@ -153,6 +153,8 @@ class _Outcome:
     drifts: list[str] = field(default_factory=list)
     prune_blocked: str = ""
     stranded: bool = False
+    trusted: bool = False
+    """Some object was taken as applied on our word alone: look again once that lapses."""
 
 
 class PropagationController:
@@ -366,6 +368,8 @@ class PropagationController:
                     self._metrics_failover((now - since).total_seconds())
         await self._write_status(placement, status, generation)
         delay = min(requeue, _failover_due(spec, views, now) or RESYNC_SECONDS)
+        if any(outcome.trusted for outcome in outcomes.values()):
+            delay = min(delay, CACHE_LAG + 0.1)
         return Result(requeue_after=delay)
 
     # -- selection --------------------------------------------------------------------------
@@ -485,7 +489,11 @@ class PropagationController:
                     outcome.resources.append(_resource_status(cluster, manifest, error=target))
                 else:
                     targets.append(target)
-            unknown = [t for t in targets if t.live is None and not self._trusted(cluster, t)]
+            trusted = [self._trusted(cluster, t) for t in targets]
+            outcome.trusted = outcome.trusted or any(trusted)
+            unknown = [
+                t for t, trust in zip(targets, trusted, strict=True) if t.live is None and not trust
+            ]
             holders = await self._holders(client, unknown, semaphore)
             results = await asyncio.gather(
                 *(self._apply_one(client, cluster, t, holders, semaphore) for t in targets)
