@@ -20,7 +20,7 @@ from flotilla.cli.hubconn import HubTarget, hub_options, hub_target
 from flotilla.cli.output import console
 from flotilla.kube import KubeClient, NotFound, RestMapper, resource_path
 from flotilla.propagation.controller import CONFIRM_PRUNE_ANNOTATION
-from flotilla.propagation.planning import cluster_views, override_rules, plan, selects
+from flotilla.propagation.planning import cluster_views, override_rules, plan, selected
 
 
 @click.group()
@@ -230,7 +230,7 @@ async def _preview(target: HubTarget, namespace: str, name: str) -> tuple[Any, l
         except ValidationError as exc:
             raise click.ClickException(f"placement spec is invalid: {exc}") from exc
         mapper = RestMapper(hub)
-        templates: dict[tuple[str, str, str], dict[str, Any]] = {}
+        candidates = []
         problems: list[str] = []
         for selector in spec.resource_selectors:
             try:
@@ -241,13 +241,12 @@ async def _preview(target: HubTarget, namespace: str, name: str) -> tuple[Any, l
             listing = await hub.list(
                 resource_path(selector.api_version, info.plural, namespace=namespace)
             )
-            for template in listing.get("items", []):
+            items = listing.get("items", [])
+            for template in items:
                 # Items of a list of built-in kinds come without apiVersion and kind.
                 template.setdefault("apiVersion", selector.api_version)
                 template.setdefault("kind", selector.kind)
-                if selects(selector, namespace, template):
-                    key = (selector.api_version, selector.kind, template["metadata"]["name"])
-                    templates.setdefault(key, template)
+            candidates.append((selector, items))
         clusters = (await hub.get(resource_path(API_VERSION, CLUSTER.plural))).get("items", [])
         overrides = (
             await hub.get(resource_path(API_VERSION, OVERRIDE.plural, namespace=namespace))
@@ -257,7 +256,7 @@ async def _preview(target: HubTarget, namespace: str, name: str) -> tuple[Any, l
     }
     planned = plan(
         spec,
-        [templates[k] for k in sorted(templates)],
+        selected(namespace, candidates),
         cluster_views(clusters),
         placement=(namespace, name),
         rules=override_rules(spec, namespace, overrides),

@@ -62,7 +62,7 @@ from flotilla.kube import (
     resource_path,
 )
 from flotilla.placement import ClusterView
-from flotilla.propagation.planning import cluster_views, override_rules, plan, selects
+from flotilla.propagation.planning import cluster_views, override_rules, plan, selected
 from flotilla.propagation.render import MANAGED_BY_LABEL, PLACEMENT_LABEL, prune_order
 from flotilla.runtime.clock import Clock
 from flotilla.runtime.controller import Controller, Result
@@ -377,7 +377,7 @@ class PropagationController:
     async def _select(
         self, namespace: str, spec: PlacementSpec
     ) -> tuple[list[dict[str, Any]], list[str]]:
-        templates: dict[tuple[str, str, str], dict[str, Any]] = {}
+        candidates = []
         problems: list[str] = []
         for selector in spec.resource_selectors:
             try:
@@ -388,13 +388,8 @@ class PropagationController:
             except (KubeError, ValueError, TimeoutError) as exc:
                 problems.append(f"{selector.api_version} {selector.kind}: {exc}")
                 continue
-            for item in informer.by_index(NAMESPACE_INDEX, namespace):
-                if not selects(selector, namespace, item):
-                    continue
-                meta = item["metadata"]
-                key = (selector.api_version, selector.kind, meta["name"])
-                templates.setdefault(key, item)
-        return [templates[k] for k in sorted(templates)], problems
+            candidates.append((selector, informer.by_index(NAMESPACE_INDEX, namespace)))
+        return selected(namespace, candidates), problems
 
     async def _template_informer(self, api_version: str, kind: str) -> Informer:
         info = await self._mapper.resource_for(api_version, kind)

@@ -5,7 +5,7 @@ rendered manifests. The controller applies a plan; ``flotilla placement preview`
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,6 +106,19 @@ def cluster_views(clusters: Sequence[Mapping[str, Any]]) -> list[ClusterView]:
             )
         )
     return views
+
+
+def selected(
+    namespace: str, candidates: Iterable[tuple[ResourceSelector, Iterable[dict[str, Any]]]]
+) -> list[dict[str, Any]]:
+    """The templates that (selector, objects of its kind) pairs select, each once, in order."""
+    templates: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for selector, items in candidates:
+        for item in items:
+            if selects(selector, namespace, item):
+                key = (selector.api_version, selector.kind, str(item["metadata"]["name"]))
+                templates.setdefault(key, item)
+    return [templates[key] for key in sorted(templates)]
 
 
 def selects(selector: ResourceSelector, namespace: str, item: Mapping[str, Any]) -> bool:
