@@ -36,12 +36,11 @@ class ConnectionConfig:
         """The TLS settings for this server, or False for plain http."""
         if self.server.startswith("http://"):
             return False
-        context = ssl.create_default_context()
+        cadata = None if self.insecure_skip_tls_verify or not self.ca_data else self.ca_data
+        context = ssl.create_default_context(cadata=cadata.decode() if cadata else None)
         if self.insecure_skip_tls_verify:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
-        elif self.ca_data:
-            context = ssl.create_default_context(cadata=self.ca_data.decode())
         if self.client_cert_data and self.client_key_data:
             _load_client_cert(context, self.client_cert_data, self.client_key_data)
         return context

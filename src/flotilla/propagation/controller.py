@@ -69,7 +69,7 @@ from flotilla.runtime.controller import Controller, Result
 from flotilla.runtime.informer import Informer, SharedInformers
 from flotilla.runtime.metrics import Metrics
 from flotilla.runtime.queue import WorkQueue
-from flotilla.runtime.reflector import Event
+from flotilla.runtime.reflector import Event, resource_version
 
 logger = logging.getLogger(__name__)
 
@@ -633,7 +633,7 @@ class PropagationController:
             except KubeError as exc:
                 return _resource_status(cluster, manifest, error=str(exc)[:300]), ""
         drift = ""
-        changed = live is not None and _resource_version(result) != _resource_version(live)
+        changed = live is not None and resource_version(result) != resource_version(live)
         intruders = _managers_of_our_fields(live, manifest) if live is not None else []
         if record is not None and changed and intruders:
             drift = self._record_drift(cluster, manifest, intruders)
@@ -1061,10 +1061,6 @@ def _replicas_of(live: dict[str, Any]) -> dict[str, Any] | None:
     if not isinstance(spec.get("replicas"), int):
         return None
     return {"spec": {"replicas": spec["replicas"]}, "status": dict(live.get("status") or {})}
-
-
-def _resource_version(item: dict[str, Any]) -> str:
-    return str((item.get("metadata") or {}).get("resourceVersion", ""))
 
 
 def _managers_of_our_fields(live: dict[str, Any], manifest: dict[str, Any]) -> list[str]:
