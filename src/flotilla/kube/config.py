@@ -33,11 +33,17 @@ class ConnectionConfig:
     token: str | None = field(default=None, repr=False)
 
     def ssl_context(self) -> ssl.SSLContext | bool:
-        """The TLS settings for this server, or False for plain http."""
+        """The TLS settings for this server, or False for plain http.
+
+        Unusable TLS data is a ``ConfigError`` that names the field, never the data.
+        """
         if self.server.startswith("http://"):
             return False
         cadata = None if self.insecure_skip_tls_verify or not self.ca_data else self.ca_data
-        context = ssl.create_default_context(cadata=cadata.decode() if cadata else None)
+        try:
+            context = ssl.create_default_context(cadata=cadata.decode() if cadata else None)
+        except (ssl.SSLError, ValueError):  # not chained: the error may quote the data
+            raise ConfigError("certificate-authority-data is not a PEM certificate") from None
         if self.insecure_skip_tls_verify:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
@@ -49,6 +55,13 @@ class ConnectionConfig:
 def _load_client_cert(context: ssl.SSLContext, cert: bytes, key: bytes) -> None:
     # The ssl module loads certificates only from files: write them to a private temporary
     # directory for the duration of the call.
+    try:
+        _load_cert_files(context, cert, key)
+    except OSError as exc:
+        raise ConfigError(f"cannot stage the client certificate: {exc.strerror}") from None
+
+
+def _load_cert_files(context: ssl.SSLContext, cert: bytes, key: bytes) -> None:
     with tempfile.TemporaryDirectory(prefix="flotilla-tls-") as tmp:
         cert_path, key_path = Path(tmp, "tls.crt"), Path(tmp, "tls.key")
         for path, data in ((cert_path, cert), (key_path, key)):

@@ -58,3 +58,15 @@ def test_a_file_that_is_not_a_kubeconfig_says_so(tmp_path: Path) -> None:
         load_kubeconfig(tmp_path / "config")
     with pytest.raises(ConfigError, match="cannot read kubeconfig"):
         load_kubeconfig(tmp_path / "missing")
+
+
+def test_certificate_authority_data_that_is_no_certificate_is_a_config_error() -> None:
+    # A Secret holding garbage must not crash a prober with a raw ssl.SSLError.
+    ca = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n").decode()
+    config = connection_from_kubeconfig(
+        _doc({"token": "s3cret"}, {"server": "https://a:6443/", "certificate-authority-data": ca})
+    )
+    with pytest.raises(ConfigError, match="certificate-authority-data") as caught:
+        config.ssl_context()
+    assert "bm90IGEgY2VydA" not in str(caught.value)
+    assert caught.value.__cause__ is None
