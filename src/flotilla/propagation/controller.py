@@ -335,7 +335,8 @@ class PropagationController:
             namespace,
             name,
             tuple(kinds),
-            may_prune=not problems,
+            # A template that failed to render is still wanted: its live copy stays.
+            may_prune=not problems and not planned.failures,
             guard_percent=spec.deletion_guard.max_delete_percent,
             confirmed=_confirmed(confirmed_at, _condition_time(status, "PruneBlocked")),
             guard_everywhere=not desired,
@@ -603,20 +604,22 @@ class PropagationController:
                 return _resource_status(cluster, manifest, live=record.replicas, applied=True), ""
         owner = (manifest["metadata"].get("labels") or {}).get(PLACEMENT_LABEL, "")
         async with semaphore:
-            if live is None:
-                # Not in our cache of managed objects: make sure we do not take over (and
-                # later prune) an object someone else made, or another Placement's.
-                if path in holders:
-                    holder = holders[path]
-                else:
-                    try:
-                        holder = _placement_of(await client.get(path))
-                    except NotFound:
-                        holder = None
-                if holder is not None and holder != owner:
-                    why = f"placement {holder}" if holder else "something other than Flotilla"
-                    message = f"exists on the member and is managed by {why}; not touched"
-                    return _resource_status(cluster, manifest, error=message), ""
+            # Never take over (and later prune) an object someone else made, or another
+            # Placement's: the cache of managed objects holds every Placement's objects, and
+            # an object it does not hold is looked for on the member.
+            if live is not None:
+                holder: str | None = _placement_of(live)
+            elif path in holders:
+                holder = holders[path]
+            else:
+                try:
+                    holder = _placement_of(await client.get(path))
+                except NotFound:
+                    holder = None
+            if holder is not None and holder != owner:
+                why = f"placement {holder}" if holder else "something other than Flotilla"
+                message = f"exists on the member and is managed by {why}; not touched"
+                return _resource_status(cluster, manifest, error=message), ""
             if record is not None and live is not None and record.digest == digest:
                 # Re-applying what we applied before because the live object changed: read it
                 # fresh, so the drift and who made it are judged on the object as it is.
@@ -1069,7 +1072,7 @@ def _managers_of_our_fields(live: dict[str, Any], manifest: dict[str, Any]) -> l
     found = []
     for entry in (live.get("metadata") or {}).get("managedFields") or []:
         manager = entry.get("manager")
-        if manager == FIELD_MANAGER or entry.get("subresource"):
+        if manager == FIELD_MANAGER or entry.get("subresource") == "status":
             continue
         theirs = set(_owned_paths(entry.get("fieldsV1") or {}))
         if any(_overlap(a, b) for a in ours for b in theirs):

@@ -37,6 +37,12 @@ def test_status_writers_are_not_drift() -> None:
     assert _managers_of_our_fields(live, MANIFEST) == []
 
 
+def test_kubectl_scale_through_the_scale_subresource_is_drift_of_our_replicas() -> None:
+    manifest = {"spec": {"replicas": 3}}
+    live = _live(("kubectl", {"f:spec": {"f:replicas": {}}}), subresource="scale")
+    assert _managers_of_our_fields(live, manifest) == ["kubectl"]
+
+
 def test_owning_an_item_of_a_list_we_set_counts() -> None:
     manifest = {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x"}]}}}}
     live = _live(
