@@ -385,3 +385,29 @@ async def test_an_object_flotilla_did_not_create_is_never_taken_over_or_pruned(
         kept = await client.get(path)
     assert kept["data"] == {"by": "hand"}
     assert "flotilla.io/placement" not in (kept["metadata"].get("labels") or {})
+
+
+async def test_two_placements_of_one_template_do_not_take_it_from_each_other(
+    fleet: LocalFleet, hub_ns: str, propagating: ControllerProcess
+) -> None:
+    member = fleet.members[0].name
+    path = resource_path("v1", "configmaps", namespace=hub_ns, name="shared")
+    spec = {
+        "resourceSelectors": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "shared"}],
+        "clusterAffinity": {"clusterNames": [member]},
+    }
+    async with fleet.client(HUB) as hub:
+        await create(hub, hub_ns, config_map("shared", {"by": "flotilla"}))
+        await create(hub, hub_ns, placement("first", spec))
+        await wait_condition(fleet, hub_ns, "first", "Applied", "True")
+        await create(hub, hub_ns, placement("second", spec))
+    status = await wait_condition(fleet, hub_ns, "second", "Applied", "False")
+    assert (
+        f"managed by placement {hub_ns}.first; not touched"
+        in condition(status, "Applied")["message"]
+    )
+    async with fleet.client(member) as client:
+        live = await client.get(path)
+    assert live["metadata"]["labels"]["flotilla.io/placement"] == f"{hub_ns}.first"
+    first = await wait_condition(fleet, hub_ns, "first", "Applied", "True")
+    assert condition(first, "Applied")["status"] == "True"
