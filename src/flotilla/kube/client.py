@@ -5,22 +5,40 @@ environment. Bodies stay dicts, so fields this code does not know survive a roun
 Every request has a client-side timeout, because a hung server (SIGSTOP, a frozen etcd)
 accepts connections and never answers.
 
-Errors come out as the tree in ``flotilla.kube.errors``.
+A bearer token read from a file (a pod's projected ServiceAccount token, a kubeconfig's
+``tokenFile``) rotates: the client reads the file again once its copy is a minute old, as
+client-go does, and at once when the server answers 401 (then retries that request once).
+
+Errors come out as the tree in ``flotilla.kube.errors``. Their messages never repeat a
+header value, a token or a URL's userinfo: transport errors describe the httpx error with
+those scrubbed and are not chained to it (its text, in a traceback, could quote them), and
+a server's Status message is scrubbed of the token too (a proxy may echo headers).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import ssl
-from collections.abc import AsyncGenerator
+import time
+from collections.abc import AsyncGenerator, Callable, Generator
+from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 import httpx
 
-from flotilla.kube.config import ConnectionConfig
-from flotilla.kube.errors import Gone, RequestTimeout, TlsError, TransportError, api_error
+from flotilla.kube.config import ConnectionConfig, read_token_file
+from flotilla.kube.errors import (
+    ApiError,
+    ConfigError,
+    Gone,
+    RequestTimeout,
+    TlsError,
+    TransportError,
+    api_error,
+)
 
 DEFAULT_TIMEOUT = 10.0
 APPLY_PATCH = "application/apply-patch+yaml"
@@ -31,8 +49,53 @@ METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v
 DEFAULT_WATCH_SECONDS = 300
 WATCH_READ_GRACE = 30.0
 """How much longer than the server-side ``timeoutSeconds`` a watch waits for its next byte."""
+TOKEN_REFRESH_SECONDS = 60.0
+"""How old a token read from a file may get before it is read again (client-go: a minute)."""
+REDACTED = "<redacted>"
 
 logger = logging.getLogger(__name__)
+
+
+class Monotonic(Protocol):
+    def monotonic(self) -> float: ...
+
+
+class _BearerToken(httpx.Auth):
+    """Sets ``Authorization: Bearer``; keeps a token from a file fresh (see the module doc)."""
+
+    def __init__(
+        self, token: str, *, file: Path | None, now: Callable[[], float], server: str
+    ) -> None:
+        self.token = token
+        self.seen = {token}
+        self._file, self._now, self._server = file, now, server
+        self._read_at = now()
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._file is not None and self._now() - self._read_at >= TOKEN_REFRESH_SECONDS:
+            self._read_again()
+        sent = self.token
+        request.headers["Authorization"] = f"Bearer {sent}"
+        response = yield request
+        if response.status_code == 401 and self._file is not None:
+            self._read_again()
+            if self.token != sent:
+                request.headers["Authorization"] = f"Bearer {self.token}"
+                yield request
+
+    def _read_again(self) -> None:
+        assert self._file is not None
+        self._read_at = self._now()
+        try:
+            token = read_token_file(self._file)
+        except ConfigError as exc:  # keep the token we have: it may still be valid
+            logger.warning(
+                "token file unusable; keeping the token read before",
+                extra={"server": self._server, "error": str(exc)},
+            )
+            return
+        self.token = token
+        self.seen.add(token)
 
 
 class KubeClient:
@@ -44,17 +107,28 @@ class KubeClient:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
+        clock: Monotonic | None = None,
     ) -> None:
+        """``clock`` times token file refreshes (default: ``time.monotonic``)."""
         self.server = config.server
         headers = {"Accept": "application/json", "User-Agent": "flotilla"}
-        if config.token:
-            headers["Authorization"] = f"Bearer {config.token}"
+        self._token = (
+            _BearerToken(
+                config.token,
+                file=config.token_file,
+                now=clock.monotonic if clock else time.monotonic,
+                server=config.server,
+            )
+            if config.token
+            else None
+        )
         extensions = {}
         if config.tls_server_name:
             extensions["sni_hostname"] = config.tls_server_name
         self._http = httpx.AsyncClient(
             base_url=config.server,
             headers=headers,
+            auth=self._token,
             verify=config.ssl_context() if transport is None else False,
             timeout=timeout,
             transport=transport,
@@ -103,18 +177,36 @@ class KubeClient:
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
                 extensions=self._extensions or None,
             )
-        except httpx.TimeoutException as exc:
-            raise RequestTimeout(
-                f"{method} {path}: no answer in time ({type(exc).__name__})", server=self.server
-            ) from exc
         except httpx.TransportError as exc:
-            if _is_tls_failure(exc):
-                raise TlsError(f"{method} {path}: {_describe(exc)}", server=self.server) from exc
-            raise TransportError(f"{method} {path}: {_describe(exc)}", server=self.server) from exc
+            raise self._transport_error(exc, method=method, path=path) from None
         decoded = _decode(response)
         if response.is_error:
-            raise api_error(status=response.status_code, body=decoded, method=method, path=path)
+            raise self._api_error(response.status_code, decoded, method=method, path=path)
         return decoded
+
+    def _transport_error(
+        self, exc: httpx.TransportError, *, method: str, path: str
+    ) -> TransportError:
+        # Never chain the result to ``exc``: its text may quote a header value.
+        if isinstance(exc, httpx.TimeoutException):
+            what = "no event" if method == "WATCH" else "no answer"
+            message = f"{method} {path}: {what} in time ({type(exc).__name__})"
+            return RequestTimeout(message, server=self.server)
+        error = TlsError if _is_tls_failure(exc) else TransportError
+        detail = self._redact(_describe(exc))[:300]  # redact first: a cut token is not found
+        return error(f"{method} {path}: {detail}", server=self.server)
+
+    def _api_error(self, status: int, body: Any, *, method: str, path: str) -> ApiError:
+        if isinstance(body, dict) and isinstance(body.get("message"), str):
+            body = {**body, "message": self._redact(body["message"])}
+        return api_error(status=status, body=body, method=method, path=path)
+
+    def _redact(self, text: str) -> str:
+        """``text`` without this client's tokens, bearer credentials or URL userinfo."""
+        for token in self._token.seen if self._token else ():
+            text = text.replace(token, REDACTED)
+        text = _BEARER.sub(f"Bearer {REDACTED}", text)
+        return _USERINFO.sub("//", text)
 
     async def get(self, path: str, *, timeout: float | None = None, **params: str) -> Any:
         return await self.request("GET", path, params=params or None, timeout=timeout)
@@ -224,23 +316,27 @@ class KubeClient:
             ) as response:
                 if response.is_error:
                     await response.aread()
-                    raise api_error(
-                        status=response.status_code,
-                        body=_decode(response),
-                        method="WATCH",
-                        path=path,
+                    raise self._api_error(
+                        response.status_code, _decode(response), method="WATCH", path=path
                     )
                 async for line in response.aiter_lines():
                     if line.strip():
-                        yield _watch_event(line, server=self.server, path=path)
-        except httpx.TimeoutException as exc:
-            raise RequestTimeout(
-                f"WATCH {path}: no event in time ({type(exc).__name__})", server=self.server
-            ) from exc
+                        yield self._watch_event(line, path=path)
         except httpx.TransportError as exc:
-            if _is_tls_failure(exc):
-                raise TlsError(f"WATCH {path}: {_describe(exc)}", server=self.server) from exc
-            raise TransportError(f"WATCH {path}: {_describe(exc)}", server=self.server) from exc
+            raise self._transport_error(exc, method="WATCH", path=path) from None
+
+    def _watch_event(self, line: str, *, path: str) -> dict[str, Any]:
+        # A line that is not an event means the stream is broken: transient, watch again.
+        try:
+            event = json.loads(line)
+        except ValueError:
+            raise TransportError(f"WATCH {path}: undecodable event", server=self.server) from None
+        if not isinstance(event, dict) or not isinstance(event.get("object"), dict):
+            raise TransportError(f"WATCH {path}: malformed event", server=self.server)
+        if event.get("type") == "ERROR":
+            status = event["object"]
+            raise self._api_error(_status_code(status), status, method="WATCH", path=path)
+        return event
 
     async def create(self, path: str, body: dict[str, Any]) -> Any:
         return await self.request("POST", path, body=body)
@@ -284,7 +380,12 @@ def _decode(response: httpx.Response) -> Any:
     return response.text
 
 
+_BEARER = re.compile(r"(?i)bearer\s+[^\s'\"]+")
+_USERINFO = re.compile(r"//[^/\s@'\"]*@")
+
+
 def _describe(exc: httpx.TransportError) -> str:
+    # Callers redact the result: httpx and h11 may quote the request's headers.
     cause = exc.__cause__ or exc.__context__
     detail = str(exc) or (str(cause) if cause else "")
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
@@ -306,20 +407,6 @@ def _selectors(label_selector: str | None, field_selector: str | None) -> dict[s
     if field_selector:
         params["fieldSelector"] = field_selector
     return params
-
-
-def _watch_event(line: str, *, server: str, path: str) -> dict[str, Any]:
-    # A line that is not an event means the stream is broken: transient, watch again.
-    try:
-        event = json.loads(line)
-    except ValueError as exc:
-        raise TransportError(f"WATCH {path}: undecodable event", server=server) from exc
-    if not isinstance(event, dict) or not isinstance(event.get("object"), dict):
-        raise TransportError(f"WATCH {path}: malformed event", server=server)
-    if event.get("type") == "ERROR":
-        status = event["object"]
-        raise api_error(status=_status_code(status), body=status, method="WATCH", path=path)
-    return event
 
 
 def _status_code(status: dict[str, Any]) -> int:

@@ -1,4 +1,7 @@
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from flotilla.clusters import storable_connection, stored_kubeconfig
 from flotilla.kube import ConnectionConfig, connection_from_kubeconfig
@@ -43,15 +46,17 @@ def test_a_certificate_without_its_key_is_left_out() -> None:
     assert document["users"][0]["user"] == {}
 
 
-def test_the_stored_kubeconfig_reads_back_as_the_same_connection() -> None:
+@pytest.mark.parametrize(
+    "tls", [{"ca_data": CA}, {"insecure_skip_tls_verify": True}], ids=["ca", "insecure"]
+)
+def test_the_stored_kubeconfig_reads_back_as_the_same_connection(tls: dict[str, Any]) -> None:
     connection = ConnectionConfig(
         server=SERVER,
-        ca_data=CA,
-        insecure_skip_tls_verify=True,
         tls_server_name="api.internal",
         client_cert_data=CERT,
         client_key_data=KEY,
         token=TOKEN,
+        **tls,
     )
 
     assert connection_from_kubeconfig(stored_kubeconfig(connection, name="eu-1")) == connection
