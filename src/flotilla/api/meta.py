@@ -55,15 +55,20 @@ def set_condition(
     reason: str,
     message: str,
     now: datetime.datetime,
+    observed_generation: int | None = None,
 ) -> bool:
     """Set ``type`` in ``conditions``; keep its transition time if the status is the same.
 
+    ``observed_generation`` is the ``.metadata.generation`` the condition was decided for
+    (None: not tracked); a new generation alone is a change, as in ``meta.SetStatusCondition``.
     Returns True when anything changed.
     """
+    wanted = (status, reason, message, observed_generation)
     for index, existing in enumerate(conditions):
         if existing.type != type:
             continue
-        if (existing.status, existing.reason, existing.message) == (status, reason, message):
+        current = (existing.status, existing.reason, existing.message, existing.observed_generation)
+        if current == wanted:
             return False
         transition = existing.last_transition_time if existing.status == status else now
         conditions[index] = Condition(
@@ -72,11 +77,17 @@ def set_condition(
             reason=reason,
             message=message,
             last_transition_time=transition,
+            observed_generation=observed_generation,
         )
         return True
     conditions.append(
         Condition(
-            type=type, status=status, reason=reason, message=message, last_transition_time=now
+            type=type,
+            status=status,
+            reason=reason,
+            message=message,
+            last_transition_time=now,
+            observed_generation=observed_generation,
         )
     )
     return True

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import click
@@ -14,7 +15,8 @@ from flotilla import manager
 from flotilla.cli import logs
 from flotilla.cli.errors import fail_on_errors
 from flotilla.cli.hubconn import hub_options, hub_target
-from flotilla.kube import in_cluster_config, load_kubeconfig
+from flotilla.kube import KubeError, in_cluster_config, load_kubeconfig
+from flotilla.kube.config import SERVICE_ACCOUNT_DIR
 from flotilla.runtime.leader import LeadershipLost
 
 
@@ -26,6 +28,13 @@ def controller() -> None:
 @controller.command("run")
 @hub_options
 @click.option("--in-cluster", is_flag=True, help="Use the pod's ServiceAccount for the hub.")
+@click.option(
+    "--service-account-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=SERVICE_ACCOUNT_DIR,
+    show_default=True,
+    help="Where --in-cluster finds the ServiceAccount's token and CA.",
+)
 @click.option("--leader-elect", is_flag=True, help="Lead through a Lease; others stand by.")
 @click.option("--identity", default=None, help="Leader election identity [default: host-random]")
 @click.option(
@@ -41,6 +50,7 @@ def run(
     hub_kubeconfig: Path | None,
     hub_context: str,
     in_cluster: bool,
+    service_account_dir: Path,
     leader_elect: bool,
     identity: str | None,
     metrics_bind_address: str,
@@ -50,7 +60,7 @@ def run(
     logs.setup(log_level)
     host, _, port = metrics_bind_address.rpartition(":")
     if in_cluster:
-        config = in_cluster_config()
+        config = in_cluster_config(service_account_dir)
     else:
         target = hub_target(hub_kubeconfig, hub_context)
         config = load_kubeconfig(target.kubeconfig, context=target.context)
@@ -64,6 +74,22 @@ def run(
     def serving(bound: int) -> None:
         click.echo(f"serving /metrics on {options.metrics_host}:{bound}", err=True)
 
+    sys.exit(run_until_stopped(lambda: manager.run(config, options, serving=serving)))
+
+
+EXIT_LEADERSHIP_LOST = 2
+"""Documented in docs/architecture.md: the lease was lost; restart the process fresh."""
+
+
+def run_until_stopped(work: Callable[[], Awaitable[None]]) -> int:
+    """Run ``work`` in a new event loop until it ends or SIGTERM/SIGINT; the exit code.
+
+    The manager runs the elector inside TaskGroups, so what it raises arrives in (nested)
+    ExceptionGroups. A ``LeadershipLost`` anywhere in them is exit code 2, whatever else
+    was cancelled with it. A single ``KubeError`` (a 403 on the lease, say) is raised on its
+    own so that ``fail_on_errors`` prints it; anything else propagates with its traceback.
+    """
+
     async def main() -> None:
         # SIGTERM (a pod being stopped) cancels the manager: controllers stop and a leader
         # releases its lease, so a standby takes over at once.
@@ -73,12 +99,35 @@ def run(
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, task.cancel)
         with contextlib.suppress(asyncio.CancelledError):
-            await manager.run(config, options, serving=serving)
+            await work()
 
+    lost = False
+    failure: BaseException | None = None
     try:
-        asyncio.run(main())
-    except LeadershipLost:
-        click.echo("error: lost leadership; exiting so a fresh process can stand again", err=True)
-        sys.exit(2)
+        try:
+            asyncio.run(main())
+        except* LeadershipLost:
+            lost = True
+        except* KubeError as errors:
+            failure = _alone(errors)
     except KeyboardInterrupt:
-        pass
+        return 0
+    if lost:
+        click.echo("error: lost leadership; exiting so a fresh process can stand again", err=True)
+        return EXIT_LEADERSHIP_LOST
+    if failure is not None:
+        raise failure
+    return 0
+
+
+def _alone(errors: BaseExceptionGroup[KubeError]) -> BaseException:
+    """The one error in ``errors`` however deeply nested, or the group if there are more."""
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [errors]
+    while pending:
+        error = pending.pop()
+        if isinstance(error, BaseExceptionGroup):
+            pending.extend(error.exceptions)
+        else:
+            leaves.append(error)
+    return leaves[0] if len(leaves) == 1 else errors

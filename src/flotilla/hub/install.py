@@ -2,17 +2,23 @@
 
 Idempotent and an in-place upgrade: server-side apply with one field manager converges the
 objects to what this version generates, whatever was there.
+
+Waiting races the API server: a CRD just created may come back with ``status`` or
+``status.conditions`` still null, or with conditions that are not yet complete; all of that
+means "not yet", as does a transient error. Only the timeout (on the injected clock) or a
+terminal error ends the wait.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 
 from flotilla.hub.manifests import hub_manifests
 from flotilla.kube import KubeClient, KubeError, object_path
+from flotilla.runtime.clock import Clock, LoopClock
+
+POLL_SECONDS = 0.1
 
 FIELD_MANAGER = "flotilla"
 
@@ -38,20 +44,44 @@ async def apply_all(
 
 
 async def install(
-    client: KubeClient, *, progress: Callable[[str], None] = lambda _: None, timeout: float = 60
+    client: KubeClient,
+    *,
+    progress: Callable[[str], None] = lambda _: None,
+    timeout: float = 60,
+    clock: Clock | None = None,
 ) -> None:
+    clock = clock or LoopClock()
     manifests = hub_manifests()
     await apply_all(client, manifests, progress=progress)
-    deadline = time.monotonic() + timeout
-    for manifest in manifests:
-        if manifest["kind"] != "CustomResourceDefinition":
-            continue
-        path = object_path(manifest)
-        while True:
-            current = await client.get(path)
-            conditions = current.get("status", {}).get("conditions", [])
-            if any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
-                break
-            if time.monotonic() > deadline:
-                raise InstallError(f"CRD {manifest['metadata']['name']} is not Established")
-            await asyncio.sleep(0.1)
+    crds = [manifest for manifest in manifests if manifest["kind"] == "CustomResourceDefinition"]
+    waiting = ""
+    try:
+        async with clock.timeout(timeout):
+            for crd in crds:
+                waiting = crd["metadata"]["name"]
+                await _wait_established(client, object_path(crd), clock)
+    except TimeoutError:
+        raise InstallError(f"CRD {waiting} is not Established after {timeout:g}s") from None
+
+
+async def _wait_established(client: KubeClient, path: str, clock: Clock) -> None:
+    while True:
+        try:
+            if established(await client.get(path)):
+                return
+        except KubeError as exc:
+            if not exc.transient:
+                raise InstallError(f"reading {path}: {exc}") from exc
+        await clock.sleep(POLL_SECONDS)
+
+
+def established(crd: object) -> bool:
+    """Whether the CRD's ``Established`` condition is True; anything malformed is "not yet"."""
+    status = crd.get("status") if isinstance(crd, dict) else None
+    conditions = status.get("conditions") if isinstance(status, dict) else None
+    return any(
+        isinstance(condition, dict)
+        and condition.get("type") == "Established"
+        and condition.get("status") == "True"
+        for condition in conditions or []
+    )

@@ -7,8 +7,9 @@ The reconcile contract (as controller-runtime's):
 - It returns ``Result()`` when done: the key's backoff is forgotten.
 - ``Result(requeue_after=s)``: done for now, look again in ``s`` seconds (backoff forgotten).
 - ``Result(requeue=True)``: try again with per-key exponential backoff.
-- Raising an exception is an error: logged, counted, retried with backoff. Raise only
-  ``Exception`` subclasses; ``CancelledError`` stops the worker as it should.
+- Raising an exception is an error: logged (type, message and the chain behind it as
+  fields; a traceback too unless it is a ``KubeError``), counted, retried with backoff.
+  Raise only ``Exception`` subclasses; ``CancelledError`` stops the worker as it should.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from flotilla.kube import KubeError
+from flotilla.runtime.failures import exception_fields
 from flotilla.runtime.metrics import (
     RESULT_ERROR,
     RESULT_REQUEUE,
@@ -60,6 +63,7 @@ class Controller(Generic[K]):
         self._metrics = metrics
         self._workers = workers
         metrics.register_controller(name)
+        metrics.register_queue(queue)
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
@@ -76,7 +80,6 @@ class Controller(Generic[K]):
                 await self._process(key)
             finally:
                 self.queue.done(key)
-                self._observe_queue()
 
     async def _process(self, key: K) -> None:
         metrics = self._metrics
@@ -86,9 +89,12 @@ class Controller(Generic[K]):
             with timer:
                 result = await self._reconcile(key)
         except Exception as exc:
+            # An API error is expected and its fields say it all; anything else is a bug
+            # and keeps its traceback.
             logger.warning(
                 "reconcile failed",
-                extra={"controller": self.name, "key": str(key), "error": str(exc)},
+                extra={"controller": self.name, "key": str(key), **exception_fields(exc)},
+                exc_info=None if isinstance(exc, KubeError) else exc,
             )
             metrics.reconcile_errors.labels(controller=self.name).inc()
             metrics.reconcile_total.labels(controller=self.name, result=RESULT_ERROR).inc()
@@ -107,9 +113,3 @@ class Controller(Generic[K]):
             outcome = RESULT_SUCCESS
             self.queue.forget(key)
         metrics.reconcile_total.labels(controller=self.name, result=outcome).inc()
-
-    def _observe_queue(self) -> None:
-        name = self.queue.name
-        self._metrics.workqueue_depth.labels(name=name).set(self.queue.depth)
-        self._metrics.workqueue_adds.labels(name=name).set(self.queue.adds_total)
-        self._metrics.workqueue_retries.labels(name=name).set(self.queue.retries_total)

@@ -42,8 +42,18 @@ Defaults are client-go's: lease 15 s, renew deadline 10 s, retry period 2 s. A l
 last renewed at ``t`` gives up by ``t + retry_period + renew_deadline`` (12 s), before any
 other candidate can see the lease expire (15 s after it observed that renewal).
 
-All time, including the renew deadline, is taken from the injected ``Clock`` rather than
-``asyncio.timeout``, so tests drive it with ``FakeClock``.
+Writers check before each write batch. The renew loop notices a lost lease only when its
+renewal gives up, up to ``retry_period + renew_deadline`` after the last renewal; a write
+batch started in that window could land after another candidate has taken over.
+``leading`` (and ``ensure_leading()``, which raises ``LeadershipLost``) turns false as soon
+as ``renew_deadline`` has passed since the start of the last successful renewal, judged on
+the injected clock: earlier than the renew loop, and well before the lease can expire for
+anyone else (``lease_duration`` after they saw that renewal). It is a comparison of two
+numbers, cheap enough for every batch.
+
+All time, including the renew deadline and the wall time written into the lease, is taken
+from the injected ``Clock`` (``clock.timeout``, ``clock.now``) rather than ``asyncio.timeout``
+or ``datetime.now``, so tests drive it with ``FakeClock``.
 """
 
 from __future__ import annotations
@@ -56,9 +66,9 @@ import math
 import random
 import socket
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from flotilla.kube.client import KubeClient
 from flotilla.kube.errors import Conflict, KubeError, NotFound
@@ -77,8 +87,6 @@ JITTER_FACTOR = 1.2
 """Acquire retries wait ``retry_period * (1 + random * JITTER_FACTOR)``, as client-go."""
 
 RELEASED_LEASE_SECONDS = 1
-
-_T = TypeVar("_T")
 
 
 class LeadershipLost(Exception):
@@ -105,10 +113,6 @@ def default_identity() -> str:
 def micro_time(moment: datetime) -> str:
     """A ``metav1.MicroTime`` in its wire form: ``2006-01-02T15:04:05.000000Z``."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class LeaderElector:
@@ -156,6 +160,8 @@ class LeaderElector:
         self._observed_at = 0.0
         self._leading = False
         self._running = False
+        self._renewed_at: float | None = None
+        """When (on self._clock) the last successful acquire or renewal started."""
 
     @property
     def identity(self) -> str:
@@ -165,6 +171,24 @@ class LeaderElector:
     def is_leader(self) -> bool:
         """True from acquiring the lease until losing it or stepping down."""
         return self._leading
+
+    @property
+    def leading(self) -> bool:
+        """Leader, and the last successful renewal started less than ``renew_deadline`` ago.
+
+        Check it (or call ``ensure_leading``) before each write batch: it turns false before
+        the renew loop gives up, and before another candidate can take the lease over.
+        """
+        if not self._leading or self._renewed_at is None:
+            return False
+        return self._clock.monotonic() - self._renewed_at < self._renew_deadline
+
+    def ensure_leading(self) -> None:
+        """Raise ``LeadershipLost`` unless ``leading``: call it before each write batch."""
+        if not self.leading:
+            raise LeadershipLost(
+                namespace=self._namespace, name=self._name, identity=self._identity
+            )
 
     async def run(self, lead: Callable[[], Awaitable[None]]) -> None:
         """Wait to be elected, then await ``lead()`` while renewing the lease.
@@ -191,6 +215,7 @@ class LeaderElector:
                 raise
         finally:
             self._running = False
+            self._renewed_at = None
             if self._leading:
                 self._leading = False
                 await self._release()
@@ -206,7 +231,8 @@ class LeaderElector:
         while True:
             await self._clock.sleep(self._retry_period)
             try:
-                renewed = await _within(self._clock, self._renew_deadline, self._renew())
+                async with self._clock.timeout(self._renew_deadline):
+                    renewed = await self._renew()
             except TimeoutError:
                 renewed = False
             except KubeError:
@@ -232,7 +258,15 @@ class LeaderElector:
     async def _try_acquire_or_renew(self) -> _Attempt:
         """client-go's ``tryAcquireOrRenew``: one round of reading and writing the lease."""
         now = self._clock.monotonic()
-        stamp = micro_time(_utc_now())
+        attempt = await self._acquire_or_renew_once(now)
+        if attempt is _Attempt.LEADING:
+            # From when the request left, not when the answer came: others start their
+            # expiry clock only once the server has written it.
+            self._renewed_at = now
+        return attempt
+
+    async def _acquire_or_renew_once(self, now: float) -> _Attempt:
+        stamp = micro_time(self._clock.now())
         # Fast path: the leader PUTs over the lease it last wrote, saving the GET.
         if self._observed is not None and self._holds_observed() and self._observed_valid(now):
             spec = self._spec(
@@ -304,7 +338,8 @@ class LeaderElector:
     async def _release(self) -> None:
         """Best-effort: clear the holder so another candidate need not wait out the lease."""
         try:
-            released = await _within(self._clock, self._renew_deadline, self._give_up_lease())
+            async with self._clock.timeout(self._renew_deadline):
+                released = await self._give_up_lease()
         except TimeoutError:
             logger.warning("could not release the lease in time", extra=self._log)
         except KubeError as error:
@@ -318,7 +353,7 @@ class LeaderElector:
         self._observe(lease)
         if not self._holds_observed():
             return False
-        stamp = micro_time(_utc_now())
+        stamp = micro_time(self._clock.now())
         spec = {
             **self._observed_spec,
             "holderIdentity": "",
@@ -378,23 +413,3 @@ def _with_spec(lease: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     body.setdefault("apiVersion", LEASE_API_VERSION)
     body.setdefault("kind", "Lease")
     return body
-
-
-async def _within(clock: Clock, seconds: float, work: Coroutine[Any, Any, _T]) -> _T:
-    """Await ``work``; cancel it and raise TimeoutError after ``seconds`` on ``clock``.
-
-    ``asyncio.timeout`` runs on the event loop's clock, which a ``FakeClock`` cannot move.
-    Errors from ``work`` propagate unwrapped.
-    """
-    try:
-        async with asyncio.TaskGroup() as group:
-            working = group.create_task(work)
-            watchdog = group.create_task(clock.sleep(seconds))
-            working.add_done_callback(lambda _: watchdog.cancel())
-            watchdog.add_done_callback(lambda _: working.cancel())
-    except BaseExceptionGroup as errors:
-        # Only the work can fail: the watchdog sleeps or is cancelled.
-        raise errors.exceptions[0] from None
-    if working.cancelled():
-        raise TimeoutError
-    return working.result()

@@ -31,11 +31,11 @@ Delayed adds need the queue running, ``async with WorkQueue(...) as queue:``, wh
 one task that waits for deadlines; ``add``, ``get`` and ``done`` work without it. All time
 comes from the injected ``Clock``.
 
-Metrics are plain numbers here (exporting them is another module's job), with client-go's
-meanings: ``depth``; ``adds_total`` counts adds that were not deduped into a queued key;
-``retries_total`` counts accepted ``add_after`` calls (so also ``add_rate_limited``);
-``unfinished_work_seconds`` and ``longest_running_processor_seconds`` measure the keys being
-processed now.
+Metrics are plain numbers here (``Metrics.register_queue`` exports them at scrape time),
+with client-go's meanings: ``depth``; ``adds_total`` counts adds that were not deduped into
+a queued key; ``retries_total`` counts accepted ``add_after`` calls (so also
+``add_rate_limited``); ``unfinished_work_seconds`` and ``longest_running_processor_seconds``
+measure the keys being processed now.
 """
 
 from __future__ import annotations

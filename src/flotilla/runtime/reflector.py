@@ -36,7 +36,6 @@ import logging
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Literal
 
 from flotilla.api import ClusterName
@@ -240,19 +239,22 @@ class Reflector:
             label_selector=self.label_selector,
             field_selector=self.field_selector,
         )
-        watchdog = _Watchdog(self._clock, self._options.inactivity_timeout)
-        async with contextlib.aclosing(events), watchdog:
-            async for event in events:
-                watchdog.feed()
-                if not brought_something:
-                    brought_something = True
-                    self._backoff.reset()
-                self._apply(event)
-        if watchdog.expired:
-            logger.warning(
-                "watch silent; restarting",
-                extra={**self._log, "silent_seconds": self._options.inactivity_timeout},
-            )
+        silence = self._options.inactivity_timeout
+        async with contextlib.aclosing(events):
+            try:
+                async with self._clock.timeout(silence) as watchdog:
+                    async for event in events:
+                        watchdog.reschedule(self._clock.monotonic() + silence)
+                        if not brought_something:
+                            brought_something = True
+                            self._backoff.reset()
+                        self._apply(event)
+            except TimeoutError:
+                if not watchdog.expired():
+                    raise
+                logger.warning(
+                    "watch silent; restarting", extra={**self._log, "silent_seconds": silence}
+                )
         return brought_something
 
     def _apply(self, event: dict[str, Any]) -> None:
@@ -305,54 +307,3 @@ def _differences(
     for key in sorted(known.keys() - fresh.keys()):
         events.append(Event("DELETED", cluster, key, known[key], synthetic=True))
     return events
-
-
-class _Watchdog:
-    """Cancel the task inside this block when ``feed`` is not called for ``seconds``.
-
-    ``asyncio.timeout`` on the injected clock: the timer is a task owned by this block,
-    started on entry and finished on exit, and the expiry is a cancellation of the
-    enclosing task that the exit takes back (``uncancel``), leaving ``expired`` set.
-    A cancellation from outside still propagates.
-    """
-
-    def __init__(self, clock: Clock, seconds: float) -> None:
-        self._clock = clock
-        self._seconds = seconds
-        self._last = clock.monotonic()
-        self._task: asyncio.Task[Any] | None = None
-        self._timer: asyncio.Task[None] | None = None
-        self._cancelling = 0
-        self.expired = False
-
-    def feed(self) -> None:
-        self._last = self._clock.monotonic()
-
-    async def __aenter__(self) -> _Watchdog:
-        self._task = asyncio.current_task()
-        assert self._task is not None
-        self._cancelling = self._task.cancelling()
-        self._last = self._clock.monotonic()
-        self._timer = asyncio.get_running_loop().create_task(self._expire())
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool:
-        assert self._timer is not None and self._task is not None
-        if not self._timer.done():
-            self._timer.cancel()
-            await asyncio.wait([self._timer])
-        if self.expired and self._task.uncancel() <= self._cancelling:
-            return exc_type is asyncio.CancelledError
-        return False
-
-    async def _expire(self) -> None:
-        while (remaining := self._last + self._seconds - self._clock.monotonic()) > 0:
-            await self._clock.sleep(remaining)
-        assert self._task is not None
-        self.expired = True
-        self._task.cancel()
