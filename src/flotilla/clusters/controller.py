@@ -2,41 +2,50 @@
 
 Reconcile (per Cluster name) only manages probers: it starts one for a Cluster that has
 none, restarts it when the Cluster's credentials or probe settings change, and stops it
-when the Cluster is gone. Each prober is a task in the controller's TaskGroup, with its own
-``KubeClient`` for the member; stopping it closes that client. The prober loop reads the
-Cluster from the informer cache, probes, and writes ``status`` only when ``worth_writing``.
+when the Cluster is gone. Each prober is a task in the controller's TaskGroup; the prober
+loop probes and writes ``status`` only when ``worth_writing``.
 
-A Cluster whose credentials cannot be used gets Ready=False with a reason that says what
-to fix; nothing crashes and nothing else is touched.
+Why probers keep a dedicated client instead of ``MemberConnections``' one: a probe judges
+the member, so it must not depend on, or queue behind, anything else we do there. The
+shared client carries watches and applies (16 at a time) with a 10 s timeout; on a hung
+member they fill its connection pool, and a probe waiting for a connection would measure
+our own queue, not the API server. The shared client also goes away while a member's
+informers restart (a 403 on one watch), when the member is perfectly reachable. So each
+prober has its own small client with the Cluster's ``probe.timeoutSeconds``, built by
+``connections.open_client`` from the one decoder (``connections.decode_credentials``),
+exactly as ``MemberConnections`` builds its clients.
+
+Failure isolation: a Cluster whose credentials cannot make a client gets Ready=False at
+once with a reason that says what to fix and the unreachable taint, so its work fails over
+as from a lost cluster (``health.unusable_status``); a probe never raises (``health.probe``),
+so no member can end its prober, the controller or another member's prober.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import datetime
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from flotilla.api import API_VERSION, CLUSTER, SYSTEM_NAMESPACE, ClusterName, ClusterStatus
 from flotilla.api.cluster import ClusterSpec, ProbeSettings
-from flotilla.api.meta import set_condition
-from flotilla.clusters.health import next_status, probe, worth_writing
-from flotilla.kube import (
-    ConfigError,
-    ConnectionConfig,
-    KubeClient,
-    KubeError,
-    NotFound,
-    connection_from_kubeconfig,
-    resource_path,
+from flotilla.clusters.connections import (
+    Connect,
+    CredentialsProblem,
+    MemberCredentials,
+    connect,
+    decode_credentials,
+    open_client,
+    secret_ref,
 )
+from flotilla.clusters.health import next_status, probe, unusable_status, worth_writing
+from flotilla.kube import KubeClient, KubeError, NotFound, resource_path
 from flotilla.runtime.clock import Clock
 from flotilla.runtime.controller import Controller, Result
 from flotilla.runtime.informer import Informer, SharedInformers
@@ -48,13 +57,14 @@ logger = logging.getLogger(__name__)
 
 HUB = ClusterName("hub")
 INVENTORY_EVERY = 10  # probes; node lists are heavier than the health read
+RETRY_WRITE = 5.0  # seconds before writing an unusable Cluster's status again
 
 
 @dataclass(frozen=True)
 class ProberConfig:
     """What a running prober was started with; a change restarts it."""
 
-    connection: ConnectionConfig
+    credentials: MemberCredentials
     settings: ProbeSettings
     fingerprint: str
 
@@ -67,8 +77,13 @@ class ClusterHealthController:
         *,
         clock: Clock,
         metrics: Metrics,
+        connect: Connect = connect,
+        leading: Callable[[], bool] = lambda: True,
     ) -> None:
         self._hub = hub
+        self._connect = connect
+        self._leading = leading
+        """False once a leader's renew deadline passed: it must not write any more."""
         self._clock = clock
         self._metrics = metrics
         self._clusters: Informer = informers.informer(
@@ -106,88 +121,79 @@ class ClusterHealthController:
         self.queue.add(event.key)
 
     def _on_secret(self, event: Event) -> None:
+        name = (event.object.get("metadata") or {}).get("name")
         for cluster in self._clusters.list():
             ref = (cluster.get("spec") or {}).get("kubeconfigSecretRef") or {}
-            if ref.get("name") == event.object.get("metadata", {}).get("name"):
+            if isinstance(ref, dict) and ref.get("name") == name:
                 self.queue.add(cluster["metadata"]["name"])
 
     async def _reconcile(self, name: str) -> Result:
         cluster = self._clusters.get(name)
         running = self._probers.get(name)
         if cluster is None:
+            with contextlib.suppress(KeyError):
+                self._metrics.cluster_ready.remove(name)
             if running:
                 running[1].cancel()
                 del self._probers[name]
-                with contextlib.suppress(KeyError):
-                    self._metrics.cluster_ready.remove(name)
                 logger.info("prober stopped", extra={"cluster": name})
             return Result()
         try:
             config = self._prober_config(cluster)
-        except _Unusable as problem:
+            if running and running[0].fingerprint == config.fingerprint:
+                return Result()
+            client = open_client(
+                config.credentials, timeout=config.settings.timeout_seconds, connect=self._connect
+            )
+        except CredentialsProblem as problem:
             if running:
                 running[1].cancel()
                 del self._probers[name]
-            await self._report_unusable(cluster, problem)
-            return Result()
-        if running and running[0].fingerprint == config.fingerprint:
-            return Result()
+            written = await self._report_unusable(cluster, problem)
+            return Result() if written else Result(requeue_after=RETRY_WRITE)
         if running:
             running[1].cancel()
         assert self._group is not None
-        task = self._group.create_task(self._probe_forever(name, config), name=f"probe {name}")
+        task = self._group.create_task(
+            self._probe_forever(name, config, client), name=f"probe {name}"
+        )
         self._probers[name] = (config, task)
         logger.info("prober started", extra={"cluster": name})
         return Result()
 
     def _prober_config(self, cluster: dict[str, Any]) -> ProberConfig:
+        ref = secret_ref(cluster)
         try:
             spec = ClusterSpec.model_validate(cluster.get("spec") or {})
         except ValidationError as exc:
-            raise _Unusable("InvalidSpec", f"spec is invalid: {exc.errors()[0]['msg']}") from exc
-        ref = spec.kubeconfig_secret_ref
-        secret = self._secrets.get(f"{ref.namespace}/{ref.name}")
-        if ref.namespace != SYSTEM_NAMESPACE or secret is None:
-            raise _Unusable(
-                "CredentialsMissing",
-                f"Secret {ref.namespace}/{ref.name} not found; register the cluster again "
-                "with `flotilla cluster add`",
-            )
-        raw = (secret.get("data") or {}).get(ref.key)
-        if not raw:
-            raise _Unusable("CredentialsInvalid", f"Secret {ref.name} has no key {ref.key!r}")
-        try:
-            document = yaml.safe_load(base64.b64decode(raw))
-            connection = connection_from_kubeconfig(document, allow_files=False)
-        except (ValueError, yaml.YAMLError, ConfigError, AttributeError, TypeError) as exc:
-            reason = str(exc) if isinstance(exc, ConfigError) else "not a kubeconfig"
-            raise _Unusable(
-                "CredentialsInvalid", f"Secret {ref.name} key {ref.key!r}: {reason}"
-            ) from exc
-        digest = hashlib.sha256(raw.encode() + spec.probe.model_dump_json().encode())
-        return ProberConfig(connection, spec.probe, digest.hexdigest())
+            message = f"spec is invalid: {exc.errors()[0]['msg']}"
+            raise CredentialsProblem("InvalidSpec", message) from None
+        credentials = decode_credentials(ref, self._secrets.get(f"{ref.namespace}/{ref.name}"))
+        digest = hashlib.sha256(
+            credentials.fingerprint.encode() + spec.probe.model_dump_json().encode()
+        )
+        return ProberConfig(credentials, spec.probe, digest.hexdigest())
 
-    async def _report_unusable(self, cluster: dict[str, Any], problem: _Unusable) -> None:
-        status = _status_of(cluster)
-        now = datetime.datetime.now(datetime.UTC)
-        changed = set_condition(
-            status.conditions,
-            type="Ready",
-            status="False",
+    async def _report_unusable(self, cluster: dict[str, Any], problem: CredentialsProblem) -> bool:
+        """Write the status of a Cluster that cannot be probed; False if that failed."""
+        name = cluster["metadata"]["name"]
+        self._metrics.cluster_ready.labels(cluster=name).set(0)
+        current = _status_of(cluster)
+        status = unusable_status(
+            current,
             reason=problem.reason,
             message=problem.message,
-            now=now,
+            now=self._clock.now(),
         )
-        if changed:
-            await self._write_status(cluster["metadata"]["name"], status)
+        if status == current:
+            return True
+        logger.info(
+            "cluster credentials unusable", extra={"cluster": name, "reason": problem.reason}
+        )
+        return await self._write_status(name, status)
 
-    async def _probe_forever(self, name: str, config: ProberConfig) -> None:
+    async def _probe_forever(self, name: str, config: ProberConfig, client: KubeClient) -> None:
         settings = config.settings
-        try:
-            client = KubeClient(config.connection, timeout=settings.timeout_seconds)
-        except ConfigError as exc:
-            logger.warning("member client unusable", extra={"cluster": name, "error": str(exc)})
-            return
         async with client:
             count = 0
             # This controller is the only writer of status: after the first read from the
@@ -205,9 +211,7 @@ class ClusterHealthController:
                 outcome = "success" if result.ok else "failure"
                 elapsed = self._clock.monotonic() - started
                 self._metrics.probe_seconds.labels(cluster=name, result=outcome).observe(elapsed)
-                new = next_status(
-                    current, result, settings, now=datetime.datetime.now(datetime.UTC)
-                )
+                new = next_status(current, result, settings, now=self._clock.now())
                 ready = any(c.type == "Ready" and c.status == "True" for c in new.conditions)
                 self._metrics.cluster_ready.labels(cluster=name).set(1 if ready else 0)
                 if worth_writing(written, new) and await self._write_status(name, new):
@@ -217,6 +221,8 @@ class ClusterHealthController:
 
     async def _write_status(self, name: str, status: ClusterStatus) -> bool:
         path = resource_path(API_VERSION, CLUSTER.plural, name=name) + "/status"
+        if not self._leading():
+            return False
         try:
             await self._hub.merge_patch(path, {"status": status.to_wire()})
         except NotFound:
@@ -226,13 +232,6 @@ class ClusterHealthController:
             return False
         self._metrics.status_writes.labels(cluster=name).inc()
         return True
-
-
-class _Unusable(Exception):
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 def _status_of(cluster: dict[str, Any]) -> ClusterStatus:

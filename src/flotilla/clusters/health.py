@@ -4,6 +4,10 @@ A probe is a real request that needs etcd (reading the ``kube-system`` namespace
 client-side timeout: ``/readyz`` stays green when etcd is frozen, and a SIGSTOPped server
 accepts connections and never answers. Every few probes it also lists nodes for capacity.
 
+A probe never raises: whatever the member answers (HTML from a proxy, nulls where lists
+belong, absurd quantities) and whatever goes wrong in the client, the result is a failed
+probe with a reason, so a prober never dies and leaves its cluster Ready.
+
 ``next_status`` is pure: given the last status, a probe result and the settings, it says
 what the status is now. Its rules:
 
@@ -13,6 +17,10 @@ what the status is now. Its rules:
 - one successful probe makes the cluster Reachable and Ready again and lifts the taint
   (failover keeps its own hysteresis on how long a cluster was NotReady);
 - a reachable cluster without a Ready node is Ready=False (``NoReadyNodes``).
+
+``unusable_status`` is the status of a cluster that cannot be probed at all (its stored
+credentials cannot make a client): Ready=False at once, with the unreachable taint, so
+Placements fail over from it exactly as from a lost cluster.
 """
 
 from __future__ import annotations
@@ -56,13 +64,19 @@ class ProbeResult:
     inventory: Inventory | None = None
 
 
+class _NotKubernetes(Exception):
+    """An answer that is not the JSON object a Kubernetes API server sends."""
+
+
 async def probe(client: KubeClient, *, timeout: float, inventory: bool) -> ProbeResult:
-    """One health probe; with ``inventory``, also the version and the nodes."""
+    """One health probe; with ``inventory``, also the version and the nodes. Never raises."""
     start = time.perf_counter()
     try:
-        await client.get(PROBE_PATH, timeout=timeout)
+        await _read(client, PROBE_PATH, timeout=timeout)
         latency = (time.perf_counter() - start) * 1000
         found = await _inventory(client, timeout=timeout) if inventory else None
+    except _NotKubernetes as exc:
+        return ProbeResult(False, reason="NotKubernetes", message=str(exc))
     except RequestTimeout:
         return ProbeResult(False, reason="Timeout", message=f"no answer within {timeout:g}s")
     except TlsError:
@@ -73,24 +87,52 @@ async def probe(client: KubeClient, *, timeout: float, inventory: bool) -> Probe
         return ProbeResult(False, reason=f"Http{exc.status}", message=exc.message[:200])
     except KubeError as exc:
         return ProbeResult(False, reason="Error", message=_short(exc))
+    except Exception as exc:  # a bug or an odd config: report it, never end the prober
+        # Only the type: the text of an arbitrary error may quote a credential.
+        message = f"the probe failed with {type(exc).__name__}; check the stored kubeconfig"
+        return ProbeResult(False, reason="ProbeError", message=message)
     return ProbeResult(True, latency_ms=round(latency, 1), inventory=found)
 
 
+async def _read(client: KubeClient, path: str, *, timeout: float) -> dict[str, Any]:
+    answer = await client.get(path, timeout=timeout)
+    if not isinstance(answer, dict):
+        raise _NotKubernetes(
+            f"GET {path} answered {type(answer).__name__}, not a JSON object: "
+            "check that the kubeconfig's server is the member's API server"
+        )
+    return answer
+
+
 async def _inventory(client: KubeClient, *, timeout: float) -> Inventory:
-    version = await client.get("/version", timeout=timeout)
-    nodes = (await client.get(resource_path("v1", "nodes"), timeout=timeout)).get("items", [])
+    version = await _read(client, "/version", timeout=timeout)
+    path = resource_path("v1", "nodes")
+    items = (await _read(client, path, timeout=timeout)).get("items") or []
+    if not isinstance(items, list):
+        raise _NotKubernetes(f"GET {path} answered items that are not a list")
+    nodes = [_mapping(node.get("status")) for node in items if isinstance(node, dict)]
     return Inventory(
-        version=str(version.get("gitVersion", "")),
+        version=str(version.get("gitVersion") or ""),
         nodes=len(nodes),
-        ready_nodes=sum(1 for node in nodes if _node_ready(node)),
-        capacity=sum_resources(n.get("status", {}).get("capacity") or {} for n in nodes),
-        allocatable=sum_resources(n.get("status", {}).get("allocatable") or {} for n in nodes),
+        ready_nodes=sum(1 for status in nodes if _node_ready(status)),
+        capacity=sum_resources(_mapping(status.get("capacity")) for status in nodes),
+        allocatable=sum_resources(_mapping(status.get("allocatable")) for status in nodes),
     )
 
 
-def _node_ready(node: dict[str, Any]) -> bool:
-    conditions = node.get("status", {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+def _mapping(value: Any) -> dict[str, Any]:
+    """``value`` if it is a mapping; members may send null (or worse) where one belongs."""
+    return value if isinstance(value, dict) else {}
+
+
+def _node_ready(status: dict[str, Any]) -> bool:
+    conditions = status.get("conditions") or []
+    if not isinstance(conditions, list):
+        return False
+    return any(
+        _mapping(c).get("type") == "Ready" and _mapping(c).get("status") == "True"
+        for c in conditions
+    )
 
 
 def next_status(
@@ -161,6 +203,31 @@ def next_status(
         )
         if not any(t.key == UNREACHABLE_TAINT for t in status.taints):
             status.taints.append(Taint(key=UNREACHABLE_TAINT, effect="NoExecute", time_added=now))
+    return status
+
+
+def unusable_status(
+    current: ClusterStatus, *, reason: str, message: str, now: datetime.datetime
+) -> ClusterStatus:
+    """The status of a cluster that cannot be probed: NotReady and tainted, like a lost one.
+
+    Ready keeps its transition time if it was False already (failover counts from then);
+    Reachable becomes Unknown: nobody asked the member.
+    """
+    status = current.model_copy(deep=True)
+    set_condition(
+        status.conditions, type="Ready", status="False", reason=reason, message=message, now=now
+    )
+    set_condition(
+        status.conditions,
+        type="Reachable",
+        status="Unknown",
+        reason=reason,
+        message="not probed: the cluster's credentials are unusable (see Ready)",
+        now=now,
+    )
+    if not any(t.key == UNREACHABLE_TAINT for t in status.taints):
+        status.taints.append(Taint(key=UNREACHABLE_TAINT, effect="NoExecute", time_added=now))
     return status
 
 

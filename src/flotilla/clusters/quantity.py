@@ -1,12 +1,22 @@
-"""Kubernetes resource quantities ("500m", "64Gi", "1.5") summed over nodes."""
+"""Kubernetes resource quantities ("500m", "64Gi", "1.5") summed over nodes.
+
+Quantities come from members, so they are input: ``1e999999999`` overflows a Decimal, and
+a 5,000-digit number cannot even be printed. Values beyond ``LIMIT`` (or non-zero ones
+below its inverse) are not quantities any node has: they are refused like text that does
+not parse, and a sum simply skips them.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, Decimal, DecimalException
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+LIMIT = Decimal("1e30")
+"""Far above any real node (8Ei is about 9.2e18), far below what Decimal cannot handle."""
+_MAX_DIGITS = 64
 
 _SUFFIXES = {
     "Ki": Decimal(2**10),
@@ -35,9 +45,15 @@ def parse_quantity(text: str) -> Decimal:
             break
     else:
         number, scale = text, Decimal(1)
-    if not _NUMBER.fullmatch(number):
-        raise ValueError(f"not a quantity: {text!r}")
-    return Decimal(number) * scale
+    if len(number) > _MAX_DIGITS or not _NUMBER.fullmatch(number):
+        raise ValueError(f"not a quantity: {text[:_MAX_DIGITS]!r}")
+    try:
+        value = Decimal(number) * scale
+    except DecimalException:
+        raise ValueError(f"not a quantity: {text[:_MAX_DIGITS]!r} is out of range") from None
+    if abs(value) > LIMIT or (value and abs(value) < 1 / LIMIT):
+        raise ValueError(f"not a quantity: {text[:_MAX_DIGITS]!r} is out of range")
+    return value
 
 
 def format_quantity(resource: str, value: Decimal) -> str:

@@ -15,15 +15,8 @@ from typing import Any
 import yaml
 
 from flotilla.api import API_VERSION, CLUSTER, SYSTEM_NAMESPACE, ClusterName
-from flotilla.kube import (
-    ConfigError,
-    Conflict,
-    ConnectionConfig,
-    KubeClient,
-    NotFound,
-    connection_from_kubeconfig,
-    resource_path,
-)
+from flotilla.clusters.connections import CredentialsProblem, decode_credentials, secret_ref
+from flotilla.kube import Conflict, ConnectionConfig, KubeClient, NotFound, resource_path
 
 FIELD_MANAGER = "flotilla"
 CLUSTER_LABEL = "flotilla.io/cluster"
@@ -142,7 +135,7 @@ async def set_labels(hub: KubeClient, name: str, labels: dict[str, str | None]) 
 
 async def list_clusters(hub: KubeClient) -> list[dict[str, Any]]:
     answer = await hub.get(cluster_path())
-    return sorted(answer.get("items", []), key=lambda item: item["metadata"]["name"])
+    return sorted(answer.get("items") or [], key=lambda item: item["metadata"]["name"])
 
 
 async def get_cluster(hub: KubeClient, name: str) -> dict[str, Any]:
@@ -154,20 +147,17 @@ async def get_cluster(hub: KubeClient, name: str) -> dict[str, Any]:
 
 
 async def member_connection(hub: KubeClient, cluster: dict[str, Any]) -> ConnectionConfig:
-    """The stored connection of a registered Cluster, read from its Secret."""
-    ref = cluster["spec"]["kubeconfigSecretRef"]
-    path = resource_path(
-        "v1", "secrets", namespace=ref.get("namespace", SYSTEM_NAMESPACE), name=ref["name"]
-    )
+    """The stored connection of a registered Cluster, read from its Secret.
+
+    Decoded by ``connections.decode_credentials``, as the controllers decode it.
+    """
     try:
-        secret = await hub.get(path)
-    except NotFound:
-        raise RegistryError(f"the Secret {ref['name']} with the credentials is missing") from None
-    key = ref.get("key", "kubeconfig")
-    try:
-        document = yaml.safe_load(base64.b64decode(secret["data"][key]))
-        return connection_from_kubeconfig(document, allow_files=False)
-    except (KeyError, ValueError, yaml.YAMLError, ConfigError) as exc:
-        raise RegistryError(
-            f"the Secret {ref['name']} has no usable kubeconfig under {key!r}"
-        ) from exc
+        ref = secret_ref(cluster)
+        path = resource_path("v1", "secrets", namespace=ref.namespace, name=ref.name)
+        try:
+            secret: dict[str, Any] | None = await hub.get(path)
+        except NotFound:
+            secret = None
+        return decode_credentials(ref, secret).config
+    except CredentialsProblem as problem:
+        raise RegistryError(problem.message) from None

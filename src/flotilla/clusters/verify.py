@@ -85,14 +85,13 @@ async def verify_member(config: ConnectionConfig, *, timeout: float = 5.0) -> Me
     if missing:
         raise VerificationError(
             f"the credentials for {config.server} lack permissions Flotilla needs: "
-            f"{', '.join(missing)}; bind them to the cluster-admin ClusterRole (for example "
-            "`kubectl create clusterrolebinding flotilla --clusterrole=cluster-admin "
-            "--serviceaccount=NS:NAME`)"
+            f"{', '.join(missing)}; let `flotilla cluster add --service-account` create a "
+            "least-privilege ServiceAccount on the member, or grant them (deploy/member/)"
         )
     return MemberInfo(
         server=config.server,
-        version=str(version.get("gitVersion", "")),
-        nodes=len(nodes.get("items", [])) if nodes else 0,
+        version=str((version or {}).get("gitVersion") or ""),
+        nodes=len((nodes or {}).get("items") or []),
         latency_ms=latency,
     )
 
@@ -107,7 +106,7 @@ async def _missing_access(client: KubeClient) -> list[str]:
             "spec": {"resourceAttributes": {"verb": verb, "group": group, "resource": resource}},
         }
         answer = await client.create(path, review)
-        if not answer.get("status", {}).get("allowed"):
+        if not ((answer or {}).get("status") or {}).get("allowed"):
             missing.append(f"{verb} {resource}" + (f".{group}" if group else ""))
     return missing
 
