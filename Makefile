@@ -3,8 +3,12 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The image the Deployment in deploy/ names (flotilla.hub.manifests.IMAGE).
+IMAGE ?= ghcr.io/flotilla-io/flotilla:$(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
+# buildah, podman or docker; the first one found that works, unless set.
+BUILDER ?=
 
-.PHONY: setup binaries demo test lint unit e2e bench down clean
+.PHONY: setup binaries demo test lint unit e2e bench down clean image shell
 
 setup: $(VENV)/.installed
 
@@ -40,6 +44,31 @@ bench: setup binaries
 
 down:
 	$(BIN)/flotilla dev down
+
+# The controller's image, from the Containerfile (docker counts only with a running engine).
+image:
+	@builder="$(BUILDER)"; \
+	if [ -z "$$builder" ]; then \
+	  for candidate in buildah podman docker; do \
+	    command -v $$candidate >/dev/null 2>&1 || continue; \
+	    if [ $$candidate = docker ] && ! docker info >/dev/null 2>&1; then continue; fi; \
+	    builder=$$candidate; break; \
+	  done; \
+	fi; \
+	if [ -z "$$builder" ]; then \
+	  echo "make image: no image builder found: install buildah or podman" \
+	    "(e.g. apt-get install buildah), or start a Docker engine; or set BUILDER=" >&2; \
+	  exit 1; \
+	fi; \
+	echo "building $(IMAGE) with $$builder"; \
+	$$builder build -f Containerfile -t $(IMAGE) .
+
+# A shell with kubectl, flotilla and the dev fleet's kubeconfig ready, as `make demo` leaves it.
+shell: setup
+	@kubeconfig="$$($(BIN)/flotilla dev kubeconfig 2>/dev/null)" || \
+	  echo "(no dev fleet yet: \`flotilla dev up\`, then \`export KUBECONFIG=\$$(flotilla dev kubeconfig)\`)"; \
+	echo "kubectl and flotilla are on the PATH; KUBECONFIG is the dev fleet's. exit to leave."; \
+	PATH="$(CURDIR)/_output/bin:$(CURDIR)/$(BIN):$$PATH" KUBECONFIG="$$kubeconfig" $${SHELL:-/bin/bash} -i
 
 clean: down
 	rm -rf _output $(VENV)

@@ -66,9 +66,10 @@ $flotilla placement status web -n demo
 
 cat <<EOT
 
-Done. The fleet keeps running (the demo's controller stops now). Try:
-  export KUBECONFIG=$kubeconfig
+Done. The fleet keeps running (the demo's controller stops now). Try, from $PWD:
+  make shell                        # a shell with kubectl, flotilla and KUBECONFIG set; or:
+  export PATH="$PWD/_output/bin:$PWD/.venv/bin:\$PATH" KUBECONFIG=$kubeconfig
   kubectl --context hub -n demo get placements
-  $flotilla controller run          # then edit a Deployment on a member and watch it revert
-  $flotilla dev down                # stop the fleet (data kept; --purge deletes it)
+  flotilla controller run           # then edit a Deployment on a member and watch it revert
+  flotilla dev down                 # stop the fleet (data kept; --purge deletes it)
 EOT

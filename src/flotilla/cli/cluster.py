@@ -31,6 +31,8 @@ from flotilla.clusters import (
     validate_name,
     verify_member,
 )
+from flotilla.clusters.member_access import NAMESPACE, create_member_access, with_token
+from flotilla.kube import KubeClient
 
 
 @click.group()
@@ -63,6 +65,18 @@ def _parse_labels(values: tuple[str, ...], *, allow_removal: bool = False) -> di
 @click.option("--label", "labels", multiple=True, help="KEY=VALUE label (repeatable).")
 @click.option("--region", default="", help="Region of the cluster.")
 @click.option("--zone", default="", help="Zone of the cluster.")
+@click.option(
+    "--service-account",
+    is_flag=True,
+    help="Create a least-privilege ClusterRole, ServiceAccount and token on the member and "
+    "store that token on the hub instead of CONTEXT's credentials.",
+)
+@click.option(
+    "--service-account-namespace",
+    default=NAMESPACE,
+    show_default=True,
+    help="Namespace of that ServiceAccount on the member.",
+)
 @prefixed_hub_options
 @fail_on_errors
 def add(
@@ -73,6 +87,8 @@ def add(
     labels: tuple[str, ...],
     region: str,
     zone: str,
+    service_account: bool,
+    service_account_namespace: str,
     hub_kubeconfig: Path | None,
     hub_context: str,
 ) -> None:
@@ -83,8 +99,18 @@ def add(
     target = hub_target(hub_kubeconfig, hub_context)
 
     async def run() -> None:
+        nonlocal connection
         async with target.client() as hub:
             await ensure_unregistered(hub, cluster_name)
+        if service_account:
+            async with KubeClient(connection) as member:
+                token = await create_member_access(member, namespace=service_account_namespace)
+            connection = with_token(connection, token)
+            console.print(
+                f"created ServiceAccount {service_account_namespace}/flotilla with ClusterRole "
+                f"flotilla-member on {connection.server}",
+                highlight=False,
+            )
         info = await verify_member(connection)
         console.print(
             f"verified {info.server}: Kubernetes {info.version}, {info.nodes} nodes, "

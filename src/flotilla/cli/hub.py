@@ -10,7 +10,10 @@ import yaml
 
 from flotilla.cli.errors import fail_on_errors
 from flotilla.cli.hubconn import hub_options, hub_target
+from flotilla.clusters.member_access import member_manifests
 from flotilla.hub import controller_manifests, hub_manifests, install
+
+KUSTOMIZATION = "kustomization.yaml"
 
 
 @click.group()
@@ -36,7 +39,8 @@ def install_command(hub_kubeconfig: Path | None, hub_context: str) -> None:
 @hub.command("manifests")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def manifests_command(directory: Path) -> None:
-    """Write the hub's manifests (CRDs, controller Deployment and RBAC) into DIRECTORY."""
+    """Write the hub's manifests (CRDs, controller Deployment and RBAC), the members'
+    (RBAC and a ServiceAccount token) and their kustomize bases into DIRECTORY."""
     for name, documents in manifest_files().items():
         path = directory / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,7 +49,12 @@ def manifests_command(directory: Path) -> None:
 
 
 def manifest_files() -> dict[str, str]:
-    """File name -> YAML text, as ``deploy/`` holds them."""
+    """File name -> YAML text, as ``deploy/`` holds them.
+
+    ``deploy/`` is a kustomize base of everything on the hub (``kubectl apply
+    --server-side -k deploy/``), ``deploy/member/`` one of Flotilla's access to a member.
+    Their kustomizations only list files, so they render exactly these manifests.
+    """
     files: dict[str, str] = {}
     for manifest in hub_manifests():
         if manifest["kind"] == "CustomResourceDefinition":
@@ -53,7 +62,19 @@ def manifest_files() -> dict[str, str]:
         else:
             files["namespace.yaml"] = _yaml([manifest])
     files["controller.yaml"] = _yaml(controller_manifests())
+    files[KUSTOMIZATION] = _kustomization(list(files))
+    files["member/member.yaml"] = _yaml(member_manifests())
+    files[f"member/{KUSTOMIZATION}"] = _kustomization(["member.yaml"])
     return files
+
+
+def _kustomization(resources: list[str]) -> str:
+    document: dict[str, object] = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": sorted(resources),
+    }
+    return _yaml([document])
 
 
 def _yaml(documents: list[dict[str, object]]) -> str:

@@ -3,9 +3,25 @@
 Generated here, written to ``deploy/`` by ``flotilla hub manifests deploy/`` and applied by
 ``flotilla hub install``; a unit test keeps ``deploy/`` equal to what this module makes.
 
-The controller's RBAC is least-privilege: it writes only Flotilla's kinds, their status,
-Events, and Leases in ``flotilla-system``; it reads templates of any kind, because
-Placements may select any kind, and never writes them.
+The controller's RBAC is least-privilege:
+
+- it writes only Flotilla's kinds (Placements' finalizers, Clusters' and Placements' status)
+  and Events; it never creates or deletes them;
+- it reads Secrets only in ``flotilla-system`` (a Role: the members' credentials), and Leases
+  there only under its own name (``create`` cannot be limited by name in RBAC);
+- templates: Placements may select any kind, but a cluster-wide read of everything would
+  include every Secret of the hub. The controller reads the kinds in ``TEMPLATE_RESOURCES``
+  (the usual workload kinds, no Secrets, no RBAC); to place another kind, bind a ClusterRole
+  that may get, list and watch it to the ``flotilla-system/flotilla-controller``
+  ServiceAccount. (An aggregated ClusterRole would do this by label, but needs the hub's
+  controller-manager to run ``clusterrole-aggregation``, which the local hub does not.)
+
+The Deployment passes the ``restricted`` Pod Security level, which the namespace enforces:
+non-root with a fixed UID (the image's), no privilege escalation, no capabilities,
+``RuntimeDefault`` seccomp, a read-only root with an ``emptyDir`` on ``/tmp``. Two replicas
+elect a leader through a Lease; the standby is ready too, so the PodDisruptionBudget lets a
+node drain one pod at a time. The probes and /metrics listen on all addresses so the kubelet
+(which probes the pod IP) reaches them. Resource requests are placeholders until measured.
 """
 
 from __future__ import annotations
@@ -16,130 +32,196 @@ from flotilla import __version__
 from flotilla.api import ALL_KINDS, GROUP, SYSTEM_NAMESPACE, crd
 
 CONTROLLER = "flotilla-controller"
+TEMPLATE_READER = "flotilla-template-reader"
 IMAGE = f"ghcr.io/flotilla-io/flotilla:{__version__}"
 LABELS = {"app.kubernetes.io/name": "flotilla", "app.kubernetes.io/component": "controller"}
+# The image's user (Containerfile `USER`); fixed so `runAsNonRoot` can be checked by the kubelet.
+RUN_AS_USER = 65532
+METRICS_PORT = 8080
+# Lease the replicas elect a leader through (flotilla.manager.LEASE_NAME).
+LEASE = CONTROLLER
+# API group -> resources that templates may be, read on the hub and written on members
+# (flotilla.clusters.member_access keeps the same list; a unit test holds them equal).
+TEMPLATE_RESOURCES: dict[str, tuple[str, ...]] = {
+    "": ("configmaps", "services", "serviceaccounts", "persistentvolumeclaims"),
+    "apps": ("deployments", "statefulsets", "daemonsets"),
+    "batch": ("jobs", "cronjobs"),
+    "autoscaling": ("horizontalpodautoscalers",),
+    "policy": ("poddisruptionbudgets",),
+    "networking.k8s.io": ("ingresses", "networkpolicies"),
+}
+_RBAC = "rbac.authorization.k8s.io"
+_READ = ["get", "list", "watch"]
 
 
 def hub_manifests() -> list[dict[str, Any]]:
     """What ``hub install`` applies: CRDs and the system namespace."""
+    restricted = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in _PSA_MODES}
     namespace = {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": SYSTEM_NAMESPACE, "labels": {"app.kubernetes.io/name": "flotilla"}},
+        "metadata": {
+            "name": SYSTEM_NAMESPACE,
+            "labels": {"app.kubernetes.io/name": "flotilla", **restricted},
+        },
     }
     return [*(crd(kind) for kind in ALL_KINDS), namespace]
 
 
+_PSA_MODES = ("enforce", "audit", "warn")
+
+
 def controller_manifests() -> list[dict[str, Any]]:
-    """ServiceAccount, RBAC and Deployment to run the controller on the hub."""
-    plurals = [kind.plural for kind in ALL_KINDS]
-    meta = {"name": CONTROLLER, "labels": LABELS}
-    namespaced = {**meta, "namespace": SYSTEM_NAMESPACE}
-    subject = [{"kind": "ServiceAccount", "name": CONTROLLER, "namespace": SYSTEM_NAMESPACE}]
+    """ServiceAccount, RBAC, Deployment and PodDisruptionBudget of the controller on the hub."""
+    namespaced = {"name": CONTROLLER, "namespace": SYSTEM_NAMESPACE, "labels": LABELS}
     return [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": namespaced},
+        _cluster_role(CONTROLLER, _controller_rules()),
+        _cluster_role_binding(CONTROLLER),
+        _cluster_role(TEMPLATE_READER, _template_rules()),
+        _cluster_role_binding(TEMPLATE_READER),
         {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRole",
-            "metadata": meta,
-            "rules": [
-                {
-                    "apiGroups": [GROUP],
-                    "resources": plurals,
-                    "verbs": ["get", "list", "watch", "update", "patch"],
-                },
-                {
-                    "apiGroups": [GROUP],
-                    "resources": [f"{plural}/status" for plural in plurals],
-                    "verbs": ["get", "update", "patch"],
-                },
-                # Templates may be of any kind: Placements select them, the controller reads
-                # them and never writes them.
-                {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]},
-                {
-                    "apiGroups": ["", "events.k8s.io"],
-                    "resources": ["events"],
-                    "verbs": ["create", "patch"],
-                },
-            ],
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": meta,
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": CONTROLLER,
-            },
-            "subjects": subject,
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "apiVersion": f"{_RBAC}/v1",
             "kind": "Role",
             "metadata": namespaced,
             "rules": [
-                {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": [""], "resources": ["secrets"], "verbs": _READ},
                 {
                     "apiGroups": ["coordination.k8s.io"],
                     "resources": ["leases"],
-                    "verbs": ["get", "create", "update"],
+                    "verbs": ["create"],
                 },
                 {
-                    "apiGroups": ["", "events.k8s.io"],
-                    "resources": ["events"],
-                    "verbs": ["create", "patch"],
+                    "apiGroups": ["coordination.k8s.io"],
+                    "resources": ["leases"],
+                    "resourceNames": [LEASE],
+                    "verbs": ["get", "update"],
                 },
             ],
         },
         {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "apiVersion": f"{_RBAC}/v1",
             "kind": "RoleBinding",
             "metadata": namespaced,
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "Role",
-                "name": CONTROLLER,
-            },
-            "subjects": subject,
+            "roleRef": {"apiGroup": _RBAC, "kind": "Role", "name": CONTROLLER},
+            "subjects": _SUBJECTS,
         },
+        _deployment(namespaced),
         {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
             "metadata": namespaced,
-            "spec": {
-                "replicas": 2,
-                "selector": {"matchLabels": LABELS},
-                "template": {
-                    "metadata": {"labels": LABELS},
-                    "spec": {
-                        "serviceAccountName": CONTROLLER,
-                        "containers": [
-                            {
-                                "name": "controller",
-                                "image": IMAGE,
-                                "args": ["controller", "run", "--in-cluster", "--leader-elect"],
-                                "ports": [{"name": "metrics", "containerPort": 8080}],
-                                "readinessProbe": {
-                                    "httpGet": {"path": "/readyz", "port": "metrics"}
-                                },
-                                "livenessProbe": {
-                                    "httpGet": {"path": "/healthz", "port": "metrics"}
-                                },
-                                "resources": {
-                                    "requests": {"cpu": "100m", "memory": "128Mi"},
-                                    "limits": {"memory": "512Mi"},
-                                },
-                                "securityContext": {
-                                    "runAsNonRoot": True,
-                                    "allowPrivilegeEscalation": False,
-                                    "readOnlyRootFilesystem": True,
-                                    "capabilities": {"drop": ["ALL"]},
-                                },
-                            }
-                        ],
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": LABELS}},
+        },
+    ]
+
+
+_SUBJECTS = [{"kind": "ServiceAccount", "name": CONTROLLER, "namespace": SYSTEM_NAMESPACE}]
+
+
+def _controller_rules() -> list[dict[str, Any]]:
+    plurals = {kind.plural for kind in ALL_KINDS}
+    return [
+        {"apiGroups": [GROUP], "resources": sorted(plurals), "verbs": _READ},
+        # Placements get and lose the controller's finalizer.
+        {"apiGroups": [GROUP], "resources": ["placements"], "verbs": ["update", "patch"]},
+        {
+            "apiGroups": [GROUP],
+            "resources": sorted(f"{plural}/status" for plural in plurals - {"overrides"}),
+            "verbs": ["get", "update", "patch"],
+        },
+        # Hub namespaces: a Placement whose namespace is being deleted holds its prunes,
+        # and the uid of flotilla-system is the hub's id on the objects it writes.
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": list(_READ)},
+        # Events about Placements, in the Placements' namespaces.
+        {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
+    ]
+
+
+def _template_rules() -> list[dict[str, Any]]:
+    return [
+        {"apiGroups": [group], "resources": list(resources), "verbs": _READ}
+        for group, resources in TEMPLATE_RESOURCES.items()
+    ]
+
+
+def _cluster_role(name: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{_RBAC}/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": name, "labels": LABELS},
+        "rules": rules,
+    }
+
+
+def _cluster_role_binding(role: str) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{_RBAC}/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": role, "labels": LABELS},
+        "roleRef": {"apiGroup": _RBAC, "kind": "ClusterRole", "name": role},
+        "subjects": _SUBJECTS,
+    }
+
+
+def _deployment(metadata: dict[str, Any]) -> dict[str, Any]:
+    probe = {"periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3}
+    container = {
+        "name": "controller",
+        "image": IMAGE,
+        "args": [
+            "controller",
+            "run",
+            "--in-cluster",
+            "--leader-elect",
+            "--identity=$(POD_NAME)",
+            f"--metrics-bind-address=0.0.0.0:{METRICS_PORT}",
+        ],
+        "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+        "ports": [{"name": "metrics", "containerPort": METRICS_PORT}],
+        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "metrics"}, **probe},
+        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "metrics"}, **probe},
+        # Placeholders until the controller's use under load is measured.
+        "resources": {
+            "requests": {"cpu": "100m", "memory": "128Mi"},
+            "limits": {"memory": "512Mi"},
+        },
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata,
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": LABELS},
+            "template": {
+                "metadata": {"labels": LABELS},
+                "spec": {
+                    "serviceAccountName": CONTROLLER,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": RUN_AS_USER,
+                        "runAsGroup": RUN_AS_USER,
+                        "seccompProfile": {"type": "RuntimeDefault"},
                     },
+                    "containers": [container],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                    # Two replicas on two nodes where there are two; one node still runs both.
+                    "topologySpreadConstraints": [
+                        {
+                            "maxSkew": 1,
+                            "topologyKey": "kubernetes.io/hostname",
+                            "whenUnsatisfiable": "ScheduleAnyway",
+                            "labelSelector": {"matchLabels": LABELS},
+                        }
+                    ],
                 },
             },
         },
-    ]
+    }

@@ -36,6 +36,7 @@ WELL_KNOWN: dict[tuple[str, str], tuple[str, bool]] = {
         False,
     ),
     ("coordination.k8s.io/v1", "Lease"): ("leases", True),
+    ("policy/v1", "PodDisruptionBudget"): ("poddisruptionbudgets", True),
 }
 
 
