@@ -1,29 +1,50 @@
-"""Label selectors, as Kubernetes' metav1.LabelSelector, and how they match."""
+"""Label selectors, as Kubernetes' metav1.LabelSelector, and how they match.
+
+Lengths are Kubernetes' own (a label key is an optional 253-character DNS prefix, ``/``,
+and a 63-character name; a value is at most 63 characters); counts are far above honest use
+and keep one object's worth of matching cheap.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from flotilla.api.meta import Model
 
+MAX_LABEL_KEY_LENGTH = 317
+"""A label key: a DNS subdomain prefix (253), ``/``, and a name (63)."""
+MAX_LABEL_VALUE_LENGTH = 63
+MAX_SELECTOR_LABELS = 100
+"""Entries of ``matchLabels``, and requirements of ``matchExpressions``."""
+MAX_SELECTOR_VALUES = 100
+"""Values of one ``In`` or ``NotIn`` requirement."""
+
+LabelValue = Annotated[str, StringConstraints(max_length=MAX_LABEL_VALUE_LENGTH)]
+
 
 class LabelSelectorRequirement(Model):
-    key: str = Field(min_length=1, description="Label key.")
+    key: str = Field(min_length=1, max_length=MAX_LABEL_KEY_LENGTH, description="Label key.")
     operator: Literal["In", "NotIn", "Exists", "DoesNotExist"] = Field(
         description="In, NotIn, Exists or DoesNotExist."
     )
-    values: list[str] = Field(default_factory=list, description="Values for In and NotIn.")
+    values: list[LabelValue] = Field(
+        default_factory=list, max_length=MAX_SELECTOR_VALUES, description="Values for In and NotIn."
+    )
 
 
 class LabelSelector(Model):
     """Selects by labels; an empty selector selects everything."""
 
-    match_labels: dict[str, str] = Field(default_factory=dict, description="Exact labels.")
+    match_labels: dict[str, LabelValue] = Field(
+        default_factory=dict, max_length=MAX_SELECTOR_LABELS, description="Exact labels."
+    )
     match_expressions: list[LabelSelectorRequirement] = Field(
-        default_factory=list, description="Set-based requirements, all must hold."
+        default_factory=list,
+        max_length=MAX_SELECTOR_LABELS,
+        description="Set-based requirements, all must hold.",
     )
 
     def matches(self, labels: Mapping[str, str]) -> bool:

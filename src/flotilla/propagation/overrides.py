@@ -15,12 +15,21 @@ digest, and the runtime pulls by the digest when there is one.
 
 Every failure is a :class:`RenderError` whose message says which rule, which step and which
 object, and why; the controller shows it as a condition, so it is written for the user.
+Messages are our own words with paths, rule and patch numbers and ops, never a value: who
+may read a Placement's status need not be who may read the Secrets it places, and the
+messages of jsonpatch and jsonpointer quote the values they compared or could not index
+into, so they are never passed on.
+
+Patches can grow a manifest fast (each ``copy`` of a document into itself doubles it), so
+the size a patch would give the manifest is worked out *before* it is applied, and refused
+past :data:`MAX_MANIFEST_BYTES`, the most an API server stores in one object.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,6 +43,12 @@ from flotilla.api.placement import (
     OverrideRule,
     ResourceSelector,
 )
+
+MAX_MANIFEST_BYTES = 1536 * 1024
+"""The largest rendered manifest, as JSON: etcd's default request limit (1.5 MiB)."""
+MAX_PATCH_OPERATIONS = 1000
+"""JSON patch operations applied to one manifest, over all its rules. One operation can
+cost as much as the manifest is large (a copy, a test of a subtree); this bounds the work."""
 
 
 class RenderError(Exception):
@@ -134,11 +149,12 @@ def apply_rule(manifest: Mapping[str, Any], rule: OverrideRule) -> dict[str, Any
         step = f"image override {number} ({override.component} {override.operator})"
         try:
             _override_images(result, override)
-        except ValueError as exc:
+        except ValueError as exc:  # our own message, without the image
             raise RenderError(str(exc), subject=subject, step=step) from None
+    size = _json_size(result) if rule.json_patches else 0
     for number, operation in enumerate(rule.json_patches, 1):
         step = f"JSON patch {number} ({operation.op} {operation.path})"
-        patched = _patch(result, operation, subject=subject, step=step)
+        patched, size = _patch(result, operation, size=size, subject=subject, step=step)
         if not isinstance(patched, dict):
             raise RenderError("the result is not an object", subject=subject, step=step)
         result = patched
@@ -148,7 +164,23 @@ def apply_rule(manifest: Mapping[str, Any], rule: OverrideRule) -> dict[str, Any
             metadata[key] = {**(metadata.get(key) or {}), **additions}
     if rule.replicas is not None:
         _ensure_dict(result, "spec")["replicas"] = rule.replicas
+    if _json_size(result) > MAX_MANIFEST_BYTES:
+        raise RenderError(_TOO_LARGE, subject=subject, step="labels and annotations")
     return result
+
+
+_TOO_LARGE = (
+    f"the manifest would be larger than {MAX_MANIFEST_BYTES} bytes, the most an object may be"
+)
+
+
+def _json_size(value: Any) -> int:
+    """Bytes of ``value`` as compact JSON."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError):
+        raise ValueError("not JSON") from None
+    return len(text.encode())
 
 
 def _describe(manifest: Mapping[str, Any]) -> str:
@@ -215,7 +247,7 @@ def _override_image(reference: ImageReference, override: ImageOverride) -> Image
             return dataclasses.replace(reference, registry=new)
         case "Repository":
             if not new:
-                raise ValueError(f"image {reference} would be left without a repository")
+                raise ValueError("an image would be left without a repository")
             return dataclasses.replace(reference, repository=new)
         case "Tag":
             return dataclasses.replace(reference, tag=new)
@@ -223,28 +255,82 @@ def _override_image(reference: ImageReference, override: ImageOverride) -> Image
 
 _MISSING = object()
 
+_INVALID_POINTER = (
+    "invalid JSON pointer: it must be empty or start with /, and ~ may only be followed by 0 or 1"
+)
+_TEST_FAILED = "the value at the path is not equal to the tested value"
+_DOES_NOT_FIT = "the operation does not fit the document at the path"
 
-def _exists(document: Any, pointer: jsonpointer.JsonPointer) -> bool:
+
+def _resolve(document: Any, pointer: jsonpointer.JsonPointer) -> Any:
+    """The node at ``pointer``, or ``_MISSING`` (also for the ``-`` past a list's end)."""
     found = pointer.resolve(document, _MISSING)
-    return found is not _MISSING and not isinstance(found, jsonpointer.EndOfList)
-
-
-def _is_container(document: Any, pointer: jsonpointer.JsonPointer) -> bool:
-    return isinstance(pointer.resolve(document, _MISSING), dict | list)
+    return _MISSING if isinstance(found, jsonpointer.EndOfList) else found
 
 
 def _parent(pointer: jsonpointer.JsonPointer) -> jsonpointer.JsonPointer:
     return jsonpointer.JsonPointer.from_parts(pointer.parts[:-1])
 
 
-def _patch(
-    document: dict[str, Any], operation: JsonPatchOperation, *, subject: str, step: str
-) -> Any:
-    """``document`` after one RFC 6902 operation (changed in place).
+def _insertion_problem(document: Any, pointer: jsonpointer.JsonPointer) -> str | None:
+    """Why a value cannot be added at ``pointer`` (None: it can)."""
+    if not pointer.parts:
+        return None
+    parent = _resolve(document, _parent(pointer))
+    if isinstance(parent, dict):
+        return None
+    if not isinstance(parent, list):
+        return "the parent of the path does not exist"
+    last = pointer.parts[-1]
+    if last == "-":
+        return None
+    if not last.isdigit() or (last != "0" and last.startswith("0")):
+        return "a list index must be a number or -"
+    if int(last) > len(parent):
+        return "the list index is past the end of the list"
+    return None
 
-    Missing paths are checked here rather than left to jsonpatch, whose messages for them
-    vary by operation and version ("can't replace a non-existent object 'foo'",
-    "member 'foo' not found").
+
+def _size_after(
+    document: Any,
+    operation: JsonPatchOperation,
+    path: jsonpointer.JsonPointer,
+    source: jsonpointer.JsonPointer | None,
+    size: int,
+) -> int:
+    """The JSON size of ``document`` after ``operation``, worked out without applying it.
+
+    Close enough for a cap (a key's quotes and separators are counted roughly); a
+    ``move`` or ``test`` does not grow the document.
+    """
+    if operation.op in ("move", "test"):
+        return size
+    old = _resolve(document, path)
+    overhead = len(path.parts[-1]) + 4 if path.parts else 0
+    parent = _resolve(document, _parent(path)) if path.parts else None
+    # Into a list, add and copy insert; anywhere else they replace what was there.
+    replaced = old is not _MISSING and (operation.op == "replace" or not isinstance(parent, list))
+    removed = _json_size(old) + overhead if replaced else 0
+    if operation.op == "remove":
+        return size - removed
+    new = _resolve(document, source) if source is not None else operation.value
+    if not path.parts:
+        return _json_size(new)
+    return size - removed + _json_size(new) + overhead
+
+
+def _patch(
+    document: dict[str, Any],
+    operation: JsonPatchOperation,
+    *,
+    size: int,
+    subject: str,
+    step: str,
+) -> tuple[Any, int]:
+    """``document`` after one RFC 6902 operation (changed in place), and its JSON size.
+
+    Every failure jsonpatch would report is checked here first, so that the reason is
+    ours; an exception jsonpatch raises anyway is mapped by its type, never by its text.
     """
 
     def fail(reason: str) -> RenderError:
@@ -261,22 +347,35 @@ def _patch(
                 raise fail("a move or copy needs a from path")
             wire["from"] = operation.from_
             source = jsonpointer.JsonPointer(operation.from_)
-    except jsonpointer.JsonPointerException as exc:
-        raise fail(f"invalid JSON pointer: {exc}") from None
-    if operation.op in ("remove", "replace", "test") and not _exists(document, path):
+    except jsonpointer.JsonPointerException:
+        raise fail(_INVALID_POINTER) from None
+    if operation.op in ("remove", "replace", "test") and _resolve(document, path) is _MISSING:
         raise fail("path does not exist")
-    if source is not None and not _exists(document, source):
+    if source is not None and _resolve(document, source) is _MISSING:
         raise fail(f"from path {operation.from_} does not exist")
+    if operation.op in ("add", "move", "copy") and (problem := _insertion_problem(document, path)):
+        raise fail(problem)
     if (
-        operation.op in ("add", "move", "copy")
-        and path.parts
-        and not _is_container(document, _parent(path))
+        operation.op == "move"
+        and source is not None
+        and path.parts[: len(source.parts)] == source.parts
+        and path.parts != source.parts
     ):
-        raise fail("the parent of the path does not exist")
+        raise fail("a value cannot be moved into itself")
+    if operation.op == "remove" and not path.parts:
+        raise fail("the whole document cannot be removed")
     try:
-        return jsonpatch.JsonPatch([wire]).apply(document, in_place=True)
-    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
-        raise fail(str(exc)) from None
+        after = _size_after(document, operation, path, source, size)
+    except ValueError:
+        raise fail("the value cannot be written as JSON") from None
+    if after > MAX_MANIFEST_BYTES:
+        raise fail(_TOO_LARGE)
+    try:
+        return jsonpatch.JsonPatch([wire]).apply(document, in_place=True), after
+    except Exception as exc:  # whatever it is, its text may quote values
+        raise fail(
+            _TEST_FAILED if isinstance(exc, jsonpatch.JsonPatchTestFailed) else _DOES_NOT_FIT
+        ) from None
 
 
 def _ensure_dict(parent: dict[str, Any], key: str) -> dict[str, Any]:

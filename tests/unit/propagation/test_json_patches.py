@@ -98,10 +98,22 @@ def test_replacing_a_path_that_does_not_exist_names_rule_patch_and_object() -> N
         ),
         ({"op": "copy", "path": "/spec/x"}, "a move or copy needs a from path"),
         ({"op": "replace", "path": "spec/replicas", "value": 1}, "invalid JSON pointer"),
-        ({"op": "test", "path": "/spec/replicas", "value": 3}, "not equal to tested value"),
+        (
+            {"op": "add", "path": "/spec/template/spec/containers/first", "value": {}},
+            "a list index must be a number or -",
+        ),
+        (
+            {"op": "move", "from": "/spec/template", "path": "/spec/template/spec/x"},
+            "a value cannot be moved into itself",
+        ),
+        ({"op": "remove", "path": ""}, "the whole document cannot be removed"),
+        (
+            {"op": "test", "path": "/spec/replicas", "value": 3},
+            "the value at the path is not equal to the tested value",
+        ),
         (
             {"op": "add", "path": "/spec/template/spec/containers/5", "value": {}},
-            "can't insert outside of list",
+            "the list index is past the end of the list",
         ),
     ],
 )
