@@ -15,11 +15,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flotilla.api import SYSTEM_NAMESPACE, ClusterName
+from flotilla.api import SYSTEM_NAMESPACE
+from flotilla.api.labels import HUB_CLUSTER
 from flotilla.clusters.connections import MemberConnections
 from flotilla.clusters.controller import ClusterHealthController
 from flotilla.kube import ConnectionConfig, KubeClient
 from flotilla.propagation.controller import PropagationController
+from flotilla.propagation.tenancy import DEFAULT_TENANCY, TenancyPolicy
 from flotilla.runtime.clock import Clock, LoopClock
 from flotilla.runtime.informer import SharedInformers
 from flotilla.runtime.leader import LeaderElector
@@ -43,6 +45,8 @@ class ManagerOptions:
     renew_deadline: float = 10.0
     retry_period: float = 2.0
     clock: Clock = field(default_factory=LoopClock)
+    tenancy: TenancyPolicy = DEFAULT_TENANCY
+    """What Placements may write on members: the hub admin's decision (``controller run``)."""
 
 
 async def run(
@@ -53,7 +57,7 @@ async def run(
     serving: Callable[[int], None] = lambda _port: None,
 ) -> None:
     metrics = metrics or Metrics()
-    hub_name = ClusterName("hub")
+    hub_name = HUB_CLUSTER
     state: dict[str, ClusterHealthController | None] = {"health": None}
 
     def ready() -> bool:
@@ -71,6 +75,11 @@ async def run(
             )
         )
 
+        elector: LeaderElector | None = None
+
+        def leading() -> bool:
+            return elector is None or elector.leading
+
         async def lead() -> None:
             metrics.leader.labels(name=options.lease_name).set(1)
             logger.info("controllers starting")
@@ -80,11 +89,12 @@ async def run(
             ):
                 members = MemberConnections(informers, clock=options.clock)
                 health = ClusterHealthController(
-                    hub, informers, clock=options.clock, metrics=metrics
+                    hub, informers, clock=options.clock, metrics=metrics, leading=leading
                 )
                 propagation = PropagationController(
-                    hub, informers, members, clock=options.clock, metrics=metrics
-                )
+                    hub, informers, members, clock=options.clock, metrics=metrics,
+                    leading=leading, tenancy=options.tenancy,
+                )  # fmt: skip
                 state["health"] = health
                 controllers.create_task(members.run(), name="members")
                 controllers.create_task(health.run(), name="cluster-health")

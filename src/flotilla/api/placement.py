@@ -6,49 +6,107 @@ labels. Scheduling picks clusters (affinity, tolerations, spread, maxClusters) a
 replicas; rendering applies overrides (inline rules of the Placement, then the rules of
 every ``Override`` of the namespace whose resource selectors match); propagation applies
 the result with server-side apply and reports back in ``status``.
+
+Every list, string and map of a spec has an upper bound, stated in the CRD (so the API
+server refuses an object past it) and enforced by these models (so the controller refuses
+one stored before the limit existed). Lengths are Kubernetes' own where it has one; counts
+are far above honest use and keep the work one object can ask for small. A JSON patch's
+``value`` is any JSON and has no bound of its own: the object's size bounds it, and
+rendering caps what patches can grow a manifest to (:mod:`flotilla.propagation.overrides`).
 """
 
 from __future__ import annotations
 
 import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from flotilla.api.meta import Condition, Model
-from flotilla.api.selectors import LabelSelector
+from flotilla.api.selectors import (
+    MAX_LABEL_KEY_LENGTH,
+    MAX_LABEL_VALUE_LENGTH,
+    LabelSelector,
+    LabelValue,
+)
 
 MAX_STATUS_RESOURCES = 100
 """Per-resource status entries kept in a Placement's status; the rest are counted only."""
+
+MAX_RESOURCE_SELECTORS = 100
+"""Resource selectors of a Placement, or of one override rule."""
+MAX_OVERRIDE_RULES = 100
+"""Inline override rules of a Placement, and rules of one Override."""
+MAX_JSON_PATCHES = 1000
+"""JSON patch operations of one override rule."""
+MAX_IMAGE_OVERRIDES = 100
+MAX_CLUSTER_NAMES = 1000
+"""Cluster names in one list (clusterNames, excludeClusters, a static weight's clusters)."""
+MAX_TOLERATIONS = 100
+MAX_SPREAD_CONSTRAINTS = 16
+MAX_STATIC_WEIGHTS = 100
+MAX_LABELS = 100
+"""Labels, or annotations, that one override rule adds."""
+MAX_NAME_LENGTH = 253
+"""An object name: a DNS subdomain."""
+MAX_KIND_LENGTH = 63
+MAX_API_VERSION_LENGTH = 317
+"""A group (a DNS subdomain, 253), ``/``, and a version (63)."""
+MAX_JSON_POINTER_LENGTH = 1024
+MAX_IMAGE_PART_LENGTH = 255
+"""A registry, repository or tag an image override sets (Docker's longest part is 255)."""
+MAX_ANNOTATION_VALUE_LENGTH = 256 * 1024
+"""All annotations of an object together may hold 256 KiB, so one value can too."""
+
+ClusterName = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH)]
+AnnotationValue = Annotated[str, StringConstraints(max_length=MAX_ANNOTATION_VALUE_LENGTH)]
 
 
 class ResourceSelector(Model):
     """Templates in the Placement's namespace: by kind, and by name or labels (or all)."""
 
-    api_version: str = Field(min_length=1, description="apiVersion, e.g. apps/v1.")
-    kind: str = Field(min_length=1, description="Kind, e.g. Deployment.")
-    name: str = Field(default="", description="One template by name; empty for all/labels.")
+    api_version: str = Field(
+        min_length=1, max_length=MAX_API_VERSION_LENGTH, description="apiVersion, e.g. apps/v1."
+    )
+    kind: str = Field(
+        min_length=1, max_length=MAX_KIND_LENGTH, description="Kind, e.g. Deployment."
+    )
+    name: str = Field(
+        default="",
+        max_length=MAX_NAME_LENGTH,
+        description="One template by name; empty for all/labels.",
+    )
     label_selector: LabelSelector | None = Field(
         default=None, description="Templates whose labels match."
     )
 
 
 class ClusterAffinity(Model):
-    cluster_names: list[str] = Field(
-        default_factory=list, description="Only these clusters (empty: any)."
+    cluster_names: list[ClusterName] = Field(
+        default_factory=list,
+        max_length=MAX_CLUSTER_NAMES,
+        description="Only these clusters (empty: any).",
     )
     label_selector: LabelSelector | None = Field(
         default=None, description="Only clusters whose labels match."
     )
-    exclude_clusters: list[str] = Field(default_factory=list, description="Never these.")
+    exclude_clusters: list[ClusterName] = Field(
+        default_factory=list, max_length=MAX_CLUSTER_NAMES, description="Never these."
+    )
 
 
 class Toleration(Model):
     """Lets the Placement use clusters with a matching taint."""
 
-    key: str = Field(default="", description="Taint key; empty with Exists matches all.")
+    key: str = Field(
+        default="",
+        max_length=MAX_LABEL_KEY_LENGTH,
+        description="Taint key; empty with Exists matches all.",
+    )
     operator: Literal["Equal", "Exists"] = Field(default="Equal", description="Equal or Exists.")
-    value: str = Field(default="", description="Taint value for Equal.")
+    value: str = Field(
+        default="", max_length=MAX_LABEL_VALUE_LENGTH, description="Taint value for Equal."
+    )
     effect: Literal["", "NoSchedule", "NoExecute"] = Field(
         default="", description="Taint effect; empty matches all effects."
     )
@@ -57,13 +115,17 @@ class Toleration(Model):
 class SpreadConstraint(Model):
     """Spread chosen clusters over the values of a cluster label, such as region."""
 
-    topology_key: str = Field(min_length=1, description="Cluster label, e.g. region.")
+    topology_key: str = Field(
+        min_length=1, max_length=MAX_LABEL_KEY_LENGTH, description="Cluster label, e.g. region."
+    )
     min_groups: int = Field(default=1, ge=1, description="At least this many distinct values.")
     max_groups: int | None = Field(default=None, ge=1, description="At most this many.")
 
 
 class StaticWeight(Model):
-    cluster_names: list[str] = Field(default_factory=list, description="Clusters by name.")
+    cluster_names: list[ClusterName] = Field(
+        default_factory=list, max_length=MAX_CLUSTER_NAMES, description="Clusters by name."
+    )
     label_selector: LabelSelector | None = Field(default=None, description="Clusters by label.")
     weight: int = Field(ge=0, le=10000, description="Relative share of replicas.")
 
@@ -79,7 +141,9 @@ class ReplicaScheduling(Model):
         description="Divided by staticWeights (default 1 each), or by allocatable capacity.",
     )
     static_weights: list[StaticWeight] = Field(
-        default_factory=list, description="Weights by cluster name or labels; first match wins."
+        default_factory=list,
+        max_length=MAX_STATIC_WEIGHTS,
+        description="Weights by cluster name or labels; first match wins.",
     )
 
 
@@ -101,6 +165,13 @@ class DeletionGuard(Model):
         description="A pass may prune at most this share of a cluster's managed objects "
         "without `flotilla placement confirm-prune`.",
     )
+    grace_period_seconds: int = Field(
+        default=5,
+        ge=0,
+        le=3600,
+        description="An object is pruned only once it has been unwanted this long: a "
+        "template deleted and created again within it is not a delete.",
+    )
 
 
 class ImageOverride(Model):
@@ -110,7 +181,11 @@ class ImageOverride(Model):
     operator: Literal["replace", "addIfAbsent", "remove"] = Field(
         default="replace", description="replace, addIfAbsent or remove."
     )
-    value: str = Field(default="", description="The new registry, repository or tag.")
+    value: str = Field(
+        default="",
+        max_length=MAX_IMAGE_PART_LENGTH,
+        description="The new registry, repository or tag.",
+    )
 
 
 class JsonPatchOperation(Model):
@@ -119,9 +194,16 @@ class JsonPatchOperation(Model):
     op: Literal["add", "remove", "replace", "move", "copy", "test"] = Field(
         description="The operation."
     )
-    path: str = Field(description="JSON pointer, e.g. /spec/replicas.")
+    path: str = Field(
+        max_length=MAX_JSON_POINTER_LENGTH, description="JSON pointer, e.g. /spec/replicas."
+    )
     value: Any = Field(default=None, description="Value for add, replace and test.")
-    from_: str | None = Field(default=None, alias="from", description="Source for move/copy.")
+    from_: str | None = Field(
+        default=None,
+        alias="from",
+        max_length=MAX_JSON_POINTER_LENGTH,
+        description="Source for move/copy.",
+    )
 
 
 class OverrideRule(Model):
@@ -131,14 +213,22 @@ class OverrideRule(Model):
         default=None, description="Clusters this rule is for (empty: all)."
     )
     resource_selectors: list[ResourceSelector] = Field(
-        default_factory=list, description="Templates this rule is for (empty: all)."
+        default_factory=list,
+        max_length=MAX_RESOURCE_SELECTORS,
+        description="Templates this rule is for (empty: all).",
     )
-    image_overrides: list[ImageOverride] = Field(default_factory=list, description="Images.")
+    image_overrides: list[ImageOverride] = Field(
+        default_factory=list, max_length=MAX_IMAGE_OVERRIDES, description="Images."
+    )
     json_patches: list[JsonPatchOperation] = Field(
-        default_factory=list, description="RFC 6902 patches."
+        default_factory=list, max_length=MAX_JSON_PATCHES, description="RFC 6902 patches."
     )
-    labels: dict[str, str] = Field(default_factory=dict, description="Labels to add.")
-    annotations: dict[str, str] = Field(default_factory=dict, description="Annotations to add.")
+    labels: dict[str, LabelValue] = Field(
+        default_factory=dict, max_length=MAX_LABELS, description="Labels to add."
+    )
+    annotations: dict[str, AnnotationValue] = Field(
+        default_factory=dict, max_length=MAX_LABELS, description="Annotations to add."
+    )
     replicas: int | None = Field(default=None, ge=0, description="Pin spec.replicas.")
 
 
@@ -146,14 +236,20 @@ class PlacementSpec(Model):
     """Which templates go where, and how."""
 
     resource_selectors: list[ResourceSelector] = Field(
-        min_length=1, description="Templates in this namespace to place."
+        min_length=1,
+        max_length=MAX_RESOURCE_SELECTORS,
+        description="Templates in this namespace to place.",
     )
     cluster_affinity: ClusterAffinity | None = Field(
         default=None, description="Which clusters may be chosen."
     )
-    tolerations: list[Toleration] = Field(default_factory=list, description="Taints tolerated.")
+    tolerations: list[Toleration] = Field(
+        default_factory=list, max_length=MAX_TOLERATIONS, description="Taints tolerated."
+    )
     spread_constraints: list[SpreadConstraint] = Field(
-        default_factory=list, description="Spread over cluster label values."
+        default_factory=list,
+        max_length=MAX_SPREAD_CONSTRAINTS,
+        description="Spread over cluster label values.",
     )
     max_clusters: int | None = Field(default=None, ge=1, description="At most this many.")
     replica_scheduling: ReplicaScheduling = Field(
@@ -164,14 +260,23 @@ class PlacementSpec(Model):
         default_factory=DeletionGuard, description="Limit on pruning in one pass."
     )
     overrides: list[OverrideRule] = Field(
-        default_factory=list, description="Inline override rules, applied before Overrides."
+        default_factory=list,
+        max_length=MAX_OVERRIDE_RULES,
+        description="Inline override rules, applied before Overrides.",
+    )
+    deletion_policy: Literal["Delete", "Orphan"] = Field(
+        default="Delete",
+        description="When the Placement is deleted: Delete removes its objects from members; "
+        "Orphan leaves them there, unmanaged.",
     )
 
 
 class OverrideSpec(Model):
     """Override rules for Placements of this namespace."""
 
-    rules: list[OverrideRule] = Field(min_length=1, description="Rules, applied in order.")
+    rules: list[OverrideRule] = Field(
+        min_length=1, max_length=MAX_OVERRIDE_RULES, description="Rules, applied in order."
+    )
 
 
 class Decision(Model):
@@ -206,6 +311,20 @@ class ResourceStatus(Model):
     last_drift: str = Field(default="", description="Last drift: field manager and time.")
 
 
+class PruneRecord(Model):
+    """The deletion guard's memory for one cluster, kept in status so a new leader has it."""
+
+    cluster: str = Field(description="Cluster name.")
+    pending_since: datetime.datetime | None = Field(
+        default=None, description="Since when the objects in pendingDigest are unwanted."
+    )
+    pending_digest: str = Field(default="", description="Which objects are waiting to go.")
+    window_start: datetime.datetime | None = Field(
+        default=None, description="Start of the guard's current window."
+    )
+    pruned_in_window: int = Field(default=0, ge=0, description="Objects pruned in it.")
+
+
 class PlacementStatus(Model):
     observed_generation: int | None = Field(default=None, description="Spec generation seen.")
     conditions: list[Condition] = Field(
@@ -223,4 +342,17 @@ class PlacementStatus(Model):
     )
     last_failover_time: datetime.datetime | None = Field(
         default=None, description="When work last moved because of a lost cluster."
+    )
+    prune_guard: list[PruneRecord] = Field(
+        default_factory=list,
+        description="Per cluster: what the deletion guard holds and has let through.",
+    )
+    prune_confirmation_used: str = Field(
+        default="",
+        description="The confirm-prune annotation value a pass already used (valid once).",
+    )
+    evacuated: list[str] = Field(
+        default_factory=list,
+        description="Clusters failover moved work off: their copies are pruned, without "
+        "the guard, once they are reachable.",
     )

@@ -17,6 +17,7 @@ from flotilla.cli.errors import fail_on_errors
 from flotilla.cli.hubconn import hub_options, hub_target
 from flotilla.kube import KubeError, in_cluster_config, load_kubeconfig
 from flotilla.kube.config import SERVICE_ACCOUNT_DIR
+from flotilla.propagation.tenancy import DEFAULT_RESERVED_NAMESPACES, TenancyPolicy
 from flotilla.runtime.leader import LeadershipLost
 
 
@@ -43,6 +44,29 @@ def controller() -> None:
     show_default=True,
     help="HOST:PORT for /metrics, /healthz and /readyz (port 0 picks one).",
 )
+@click.option(
+    "--reserved-namespace",
+    "reserved",
+    multiple=True,
+    metavar="NS",
+    help="Also reserve this namespace (beside kube-system, kube-public, kube-node-lease and "
+    "flotilla-system): Placements never write into it. Repeatable.",
+)
+@click.option(
+    "--allow-namespace",
+    "allowed",
+    multiple=True,
+    metavar="NS",
+    help="Let Placements write into this reserved namespace after all. Repeatable.",
+)
+@click.option(
+    "--allow-cluster-kind",
+    "cluster_kinds",
+    multiple=True,
+    metavar="KIND.GROUP",
+    help="Let Placements write cluster-scoped objects of this kind "
+    "(e.g. ClusterRole.rbac.authorization.k8s.io). Repeatable.",
+)
 @click.option("--log-level", default="info", show_default=True)
 @fail_on_errors
 def run(
@@ -54,6 +78,9 @@ def run(
     leader_elect: bool,
     identity: str | None,
     metrics_bind_address: str,
+    reserved: tuple[str, ...],
+    allowed: tuple[str, ...],
+    cluster_kinds: tuple[str, ...],
     log_level: str,
 ) -> None:
     """Run the controllers against the hub until stopped."""
@@ -69,6 +96,11 @@ def run(
         metrics_host=host or "127.0.0.1",
         metrics_port=int(port),
         identity=identity,
+        tenancy=TenancyPolicy(
+            reserved_namespaces=DEFAULT_RESERVED_NAMESPACES | set(reserved),
+            allowed_reserved=frozenset(allowed),
+            allowed_cluster_kinds=frozenset(cluster_kinds),
+        ),
     )
 
     def serving(bound: int) -> None:

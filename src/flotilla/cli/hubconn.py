@@ -1,7 +1,8 @@
 """How CLI commands find the hub: ``--kubeconfig`` and ``--context`` options.
 
-The kubeconfig is, in order: ``--kubeconfig``, ``$KUBECONFIG`` (first file), ``~/.kube/config``,
-and the local dev fleet's kubeconfig; the context defaults to ``hub``.
+The kubeconfig is, in order: ``--kubeconfig``, ``$KUBECONFIG`` (first file) and
+``~/.kube/config``; the context defaults to ``hub``. The local dev fleet is not a default:
+``export KUBECONFIG=$(flotilla dev kubeconfig)`` (or ``make shell``) says it once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any, TypeVar
 
 import click
 
-from flotilla.devfleet import default_directory
 from flotilla.kube import KubeClient, load_kubeconfig
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,9 +33,12 @@ def default_kubeconfig() -> Path:
     if os.environ.get("KUBECONFIG"):
         return Path(os.environ["KUBECONFIG"].split(os.pathsep)[0])
     home = Path.home() / ".kube" / "config"
-    if home.exists():
-        return home
-    return default_directory() / "kubeconfig"
+    if not home.exists():
+        raise click.UsageError(
+            "no kubeconfig: pass --kubeconfig or set KUBECONFIG "
+            "(for the local fleet: export KUBECONFIG=$(flotilla dev kubeconfig))"
+        )
+    return home
 
 
 def hub_options(command: F) -> F:
@@ -61,7 +64,7 @@ def _options(command: F, prefix: str) -> F:
         "hub_kubeconfig",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
-        help="Kubeconfig with the hub [default: $KUBECONFIG, ~/.kube/config, the dev fleet's]",
+        help="Kubeconfig with the hub [default: $KUBECONFIG, ~/.kube/config]",
     )(command)
     return command
 

@@ -14,12 +14,12 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from flotilla.api import API_VERSION, CLUSTER, OVERRIDE, PLACEMENT
+from flotilla.api.labels import CONFIRM_PRUNE_ANNOTATION
 from flotilla.api.placement import PlacementSpec
 from flotilla.cli.errors import fail_on_errors
 from flotilla.cli.hubconn import HubTarget, hub_options, hub_target
 from flotilla.cli.output import console
 from flotilla.kube import KubeClient, NotFound, RestMapper, resource_path
-from flotilla.propagation.controller import CONFIRM_PRUNE_ANNOTATION
 from flotilla.propagation.planning import cluster_views, override_rules, plan, selected
 
 

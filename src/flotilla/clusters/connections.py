@@ -38,6 +38,7 @@ from pydantic import ValidationError
 
 from flotilla.api import API_VERSION, CLUSTER, SYSTEM_NAMESPACE, ClusterName
 from flotilla.api.cluster import SecretKeyRef
+from flotilla.api.labels import HUB_CLUSTER
 from flotilla.kube import (
     ConfigError,
     ConnectionConfig,
@@ -185,7 +186,7 @@ class MemberConnections:
     def __init__(
         self, hub_informers: SharedInformers, *, clock: Clock, connect: Connect = connect
     ) -> None:
-        hub = ClusterName("hub")
+        hub = HUB_CLUSTER
         self._clusters = hub_informers.informer(hub, resource_path(API_VERSION, CLUSTER.plural))
         self._secrets = hub_informers.informer(
             hub, resource_path("v1", "secrets", namespace=SYSTEM_NAMESPACE)

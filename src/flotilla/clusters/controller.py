@@ -33,8 +33,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from flotilla.api import API_VERSION, CLUSTER, SYSTEM_NAMESPACE, ClusterName, ClusterStatus
+from flotilla.api import API_VERSION, CLUSTER, SYSTEM_NAMESPACE, ClusterStatus
 from flotilla.api.cluster import ClusterSpec, ProbeSettings
+from flotilla.api.labels import HUB_CLUSTER
 from flotilla.clusters.connections import (
     Connect,
     CredentialsProblem,
@@ -55,7 +56,7 @@ from flotilla.runtime.reflector import Event
 
 logger = logging.getLogger(__name__)
 
-HUB = ClusterName("hub")
+HUB = HUB_CLUSTER
 INVENTORY_EVERY = 10  # probes; node lists are heavier than the health read
 RETRY_WRITE = 5.0  # seconds before writing an unusable Cluster's status again
 

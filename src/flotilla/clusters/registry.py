@@ -15,10 +15,10 @@ from typing import Any
 import yaml
 
 from flotilla.api import API_VERSION, CLUSTER, SYSTEM_NAMESPACE, ClusterName
+from flotilla.api.labels import FIELD_MANAGER
 from flotilla.clusters.connections import CredentialsProblem, decode_credentials, secret_ref
 from flotilla.kube import Conflict, ConnectionConfig, KubeClient, NotFound, resource_path
 
-FIELD_MANAGER = "flotilla"
 CLUSTER_LABEL = "flotilla.io/cluster"
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 

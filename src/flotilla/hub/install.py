@@ -14,13 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flotilla.api.labels import FIELD_MANAGER
 from flotilla.hub.manifests import hub_manifests
 from flotilla.kube import KubeClient, KubeError, object_path
 from flotilla.runtime.clock import Clock, LoopClock
 
 POLL_SECONDS = 0.1
-
-FIELD_MANAGER = "flotilla"
 
 
 class InstallError(Exception):

@@ -30,14 +30,14 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from flotilla.api.labels import MANAGED_BY, MANAGED_BY_LABEL, PLACEMENT_LABEL
 from flotilla.api.placement import OverrideRule
-from flotilla.propagation.overrides import RenderError, apply_rule, rule_applies
-
-PLACEMENT_LABEL = "flotilla.io/placement"
-"""On every object Flotilla writes to a member: ``<namespace>.<name>`` of its Placement."""
-MANAGED_BY_LABEL = "flotilla.io/managed-by"
-"""On every object Flotilla writes to a member, with the value :data:`MANAGED_BY`."""
-MANAGED_BY = "flotilla"
+from flotilla.propagation.overrides import (
+    MAX_PATCH_OPERATIONS,
+    RenderError,
+    apply_rule,
+    rule_applies,
+)
 
 __all__ = [
     "MANAGED_BY",
@@ -120,7 +120,8 @@ def render(
     ``replicas`` is the cluster's share, or None to keep the template's; it is set only
     when the template sets ``spec.replicas`` (see the module docstring). Rules are matched
     against the hub template and applied in order; errors name the rule by its 1-based
-    position in ``rules``. Raises RenderError.
+    position in ``rules``. At most :data:`MAX_PATCH_OPERATIONS` JSON patch operations
+    apply to one manifest, over all its rules. Raises RenderError.
     """
     manifest = strip_server_fields(template)
     spec = manifest.get("spec")
@@ -129,11 +130,22 @@ def render(
             del spec["replicas"]
         elif replicas is not None:
             spec["replicas"] = replicas
+    operations = 0
     for number, rule in enumerate(rules, 1):
         if not rule_applies(
             rule, cluster=cluster, cluster_labels=cluster_labels, template=template
         ):
             continue
+        if operations + len(rule.json_patches) > MAX_PATCH_OPERATIONS:
+            index = MAX_PATCH_OPERATIONS - operations + 1
+            raise RenderError(
+                f"more than {MAX_PATCH_OPERATIONS} JSON patch operations for one manifest",
+                subject=_subject(template),
+                step=f"JSON patch {index} ({rule.json_patches[index - 1].op} "
+                f"{rule.json_patches[index - 1].path})",
+                rule=number,
+            )
+        operations += len(rule.json_patches)
         try:
             manifest = apply_rule(manifest, rule)
         except RenderError as exc:
@@ -141,7 +153,7 @@ def render(
         if _identity(manifest) != _identity(template):
             raise RenderError(
                 "an override may not change apiVersion, kind, metadata.name or metadata.namespace",
-                subject=f"{template.get('kind')} {(template.get('metadata') or {}).get('name')}",
+                subject=_subject(template),
                 step="identity check",
                 rule=number,
             )
@@ -150,6 +162,10 @@ def render(
         metadata = manifest["metadata"] = {}
     metadata["labels"] = {**(metadata.get("labels") or {}), **managed_labels(*placement)}
     return manifest
+
+
+def _subject(template: Mapping[str, Any]) -> str:
+    return f"{template.get('kind')} {(template.get('metadata') or {}).get('name')}"
 
 
 def _identity(manifest: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -265,8 +281,9 @@ def _strip_job(spec: dict[str, Any]) -> None:
 
 def sets_replicas(template: Mapping[str, Any]) -> bool:
     """Whether the user set ``spec.replicas`` (as opposed to the hub defaulting it)."""
-    entries = (template.get("metadata") or {}).get("managedFields")
-    if not entries:
+    metadata = template.get("metadata")
+    entries = metadata.get("managedFields") if isinstance(metadata, Mapping) else None
+    if not entries or not isinstance(entries, list):
         return True  # no field ownership to go by (e.g. a manifest read from a file)
     return any(
         "f:replicas" in ((entry.get("fieldsV1") or {}).get("f:spec") or {})

@@ -1,6 +1,6 @@
 from typing import Any
 
-from flotilla.propagation.controller import _managers_of_our_fields
+from flotilla.propagation.drift import managers_of_our_fields as _managers_of_our_fields
 
 MANIFEST: dict[str, Any] = {
     "apiVersion": "v1",
