@@ -77,6 +77,8 @@ class Bench:
         command = [
             sys.executable, "-m", "flotilla", "controller", "run", "--kubeconfig",
             str(self.kubeconfig), "--metrics-bind-address", "127.0.0.1:0", "--log-level", "warning",
+            # The latency part watches member namespaces it creates before the controller does.
+            "--adopt-namespace", "*",
         ]  # fmt: skip
         self.controller = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 

@@ -8,6 +8,7 @@ namespaces of its own (``ns`` fixture), deleted afterwards on every cluster.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import uuid
@@ -18,7 +19,7 @@ import pytest
 
 from flotilla.api import ClusterName
 from flotilla.devfleet import default_directory, fleet_topology
-from flotilla.kube import NotFound, resource_path
+from flotilla.kube import KubeClient, NotFound, resource_path
 from tests.e2e.controllers import ControllerProcess, Controllers
 from tests.e2e.localfleet import LocalFleet
 
@@ -89,6 +90,9 @@ async def hub_ns(fleet: LocalFleet) -> AsyncIterator[str]:
         await client.create(resource_path("v1", "namespaces"), body)
     yield name
     async with fleet.client(hub) as client:
+        # Placements first, on purpose: a Placement whose namespace is being deleted holds
+        # its objects on members (and its finalizer) until a person confirms.
+        await _delete_placements(client, name)
         with contextlib.suppress(NotFound):
             await client.delete(resource_path("v1", "namespaces", name=name))
     for member in fleet.members:
@@ -101,3 +105,17 @@ async def hub_ns(fleet: LocalFleet) -> AsyncIterator[str]:
 def propagating(controllers: Controllers) -> Iterator[ControllerProcess]:
     """A controller (health and propagation) for the tests of a module."""
     yield controllers.start()
+
+
+async def _delete_placements(client: KubeClient, namespace: str) -> None:
+    """Delete the namespace's Placements and wait (30 s at most) for their finalizers."""
+    collection = f"/apis/flotilla.io/v1alpha1/namespaces/{namespace}/placements"
+    with contextlib.suppress(NotFound):
+        for item in (await client.list(collection)).get("items") or []:
+            with contextlib.suppress(NotFound):
+                await client.delete(f"{collection}/{item['metadata']['name']}")
+    for _ in range(60):
+        with contextlib.suppress(NotFound):
+            if not (await client.list(collection)).get("items"):
+                return
+        await asyncio.sleep(0.5)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.e2e.waiting import eventually
+
 
 @dataclass
 class ControllerProcess:
@@ -23,6 +25,15 @@ class ControllerProcess:
 
     def metrics(self) -> str:
         return httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=5).text
+
+    def reconciles(self, controller: str = "propagation") -> int:
+        """How many reconciles ``controller`` has finished in this process."""
+        found = re.findall(
+            rf'^controller_runtime_reconcile_total\{{controller="{controller}",[^}}]*\}} (\S+)$',
+            self.metrics(),
+            flags=re.MULTILINE,
+        )
+        return int(sum(float(value) for value in found))
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -73,3 +84,14 @@ class Controllers:
     def stop_all(self) -> None:
         for controller in self.started:
             controller.stop()
+
+
+async def later_passes(controller: ControllerProcess, count: int = 3) -> None:
+    """Wait until ``controller`` has finished ``count`` more propagation reconciles: the
+    signal that passes after the one a test looked at ran (instead of a sleep)."""
+    start = controller.reconciles()
+
+    async def done() -> bool:
+        return controller.reconciles() >= start + count
+
+    await eventually(done, timeout=60, what=f"{count} more propagation passes")

@@ -76,29 +76,39 @@ async def test_replicas_move_off_a_crashed_member_and_the_copy_goes_after_heal(
 async def test_a_flapping_member_does_not_make_work_thrash(
     fleet: LocalFleet, hub_ns: str, propagating: ControllerProcess
 ) -> None:
+    """Each hang outlasts detection (3 failed probes, ~9 s) plus tolerationSeconds, so the
+    work moves off; each heal is shorter than tolerationSeconds, so hysteresis keeps it from
+    moving back. Without hysteresis the decisions would flip on every heal."""
     victim = fleet.members[0].name
     async with fleet.client(HUB) as hub:
         await create(hub, hub_ns, deployment("svc", replicas=6))
         spec = _spec(failback=True)
-        spec["failover"]["tolerationSeconds"] = 10
+        spec["failover"]["tolerationSeconds"] = 6
         await create(hub, hub_ns, placement("svc", spec))
     # A member healed by an earlier test may still be backing off in its controllers.
     await wait_condition(fleet, hub_ns, "svc", "Available", "True", timeout=120)
     seen: list[tuple[tuple[str, int], ...]] = []
-    deadline = time.monotonic() + 40
-    try:
+
+    async def sample(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            fleet.cli("fault", victim, "hang")
-            await asyncio.sleep(4)
-            fleet.cli("fault", victim, "heal")
-            await asyncio.sleep(3)
             status = await placement_status(fleet, hub_ns, "svc")
             decision = tuple(sorted((d["cluster"], d["replicas"]) for d in status["decisions"]))
             if not seen or seen[-1] != decision:
                 seen.append(decision)
+            await asyncio.sleep(0.5)
+
+    try:
+        await sample(1)
+        for _ in range(2):
+            fleet.cli("fault", victim, "hang")
+            await sample(20)
+            fleet.cli("fault", victim, "heal")
+            await sample(3)
     finally:
         fleet.cli("fault", victim, "heal")
-    assert len(seen) == 1, f"decisions changed while flapping: {seen}"
+    assert len(seen) == 2, f"expected one move off the flapping member, saw: {seen}"
+    assert victim not in {cluster for cluster, _ in seen[-1]}, f"work moved back: {seen}"
 
 
 async def test_a_controller_restarted_mid_propagation_converges(

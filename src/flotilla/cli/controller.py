@@ -67,6 +67,14 @@ def controller() -> None:
     help="Let Placements write cluster-scoped objects of this kind "
     "(e.g. ClusterRole.rbac.authorization.k8s.io). Repeatable.",
 )
+@click.option(
+    "--adopt-namespace",
+    "adoptable",
+    multiple=True,
+    metavar="NS",
+    help="Let Placements write into this namespace on members that have it although "
+    "Flotilla did not create it ('*': any; for one team that owns its members). Repeatable.",
+)
 @click.option("--log-level", default="info", show_default=True)
 @fail_on_errors
 def run(
@@ -81,6 +89,7 @@ def run(
     reserved: tuple[str, ...],
     allowed: tuple[str, ...],
     cluster_kinds: tuple[str, ...],
+    adoptable: tuple[str, ...],
     log_level: str,
 ) -> None:
     """Run the controllers against the hub until stopped."""
@@ -100,6 +109,7 @@ def run(
             reserved_namespaces=DEFAULT_RESERVED_NAMESPACES | set(reserved),
             allowed_reserved=frozenset(allowed),
             allowed_cluster_kinds=frozenset(cluster_kinds),
+            adoptable_namespaces=frozenset(adoptable),
         ),
     )
 

@@ -11,8 +11,9 @@ The controller's RBAC is least-privilege:
   there only under its own name (``create`` cannot be limited by name in RBAC);
 - templates: Placements may select any kind, but a cluster-wide read of everything would
   include every Secret of the hub. The controller reads the kinds in ``TEMPLATE_RESOURCES``
-  (the usual workload kinds, no Secrets, no RBAC); to place another kind, bind a ClusterRole
-  that may get, list and watch it to the ``flotilla-system/flotilla-controller``
+  (the usual workload kinds, no Secrets, no RBAC), and may dry-run create them so the hub's
+  admission judges what members receive; to place another kind, bind a ClusterRole
+  that may get, list, watch and create it to the ``flotilla-system/flotilla-controller``
   ServiceAccount. (An aggregated ClusterRole would do this by label, but needs the hub's
   controller-manager to run ``clusterrole-aggregation``, which the local hub does not.)
 
@@ -139,8 +140,10 @@ def _controller_rules() -> list[dict[str, Any]]:
 
 
 def _template_rules() -> list[dict[str, Any]]:
+    # create: only ever with dryRun=All, so the hub's admission judges what members receive
+    # (propagation.admission); nothing is persisted.
     return [
-        {"apiGroups": [group], "resources": list(resources), "verbs": _READ}
+        {"apiGroups": [group], "resources": list(resources), "verbs": [*_READ, "create"]}
         for group, resources in TEMPLATE_RESOURCES.items()
     ]
 

@@ -19,7 +19,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from flotilla.api.labels import FIELD_MANAGER, HUB_LABEL, PLACEMENT_LABEL, label_of
+from flotilla.api.labels import (
+    FIELD_MANAGER,
+    HUB_LABEL,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    PLACEMENT_LABEL,
+    label_of,
+)
 from flotilla.api.placement import ResourceStatus
 from flotilla.kube import (
     ApiError,
@@ -84,7 +91,8 @@ class Applier:
         self._clock = clock
         self._drift = drift
         self._applied: dict[tuple[str, str], Applied] = {}
-        self._namespaces: set[tuple[KubeClient, str]] = set()
+        self._namespaces: dict[tuple[KubeClient, str], str] = {}
+        """(member client, namespace) -> "" when Placements may write there, else why not."""
 
     # -- the applied cache ------------------------------------------------------------------
 
@@ -138,21 +146,45 @@ class Applier:
             and self._clock.monotonic() - record.at < CACHE_LAG
         )
 
-    async def ensure_namespace(self, client: KubeClient, namespace: str) -> None:
-        """Create the Placement's namespace if missing; never label it, never prune it."""
-        if (client, namespace) in self._namespaces:
-            return
+    async def ensure_namespace(self, client: KubeClient, namespace: str) -> str:
+        """Make sure Placements may write into ``namespace`` on a member: "" or why not.
+
+        A missing namespace is created with this hub's labels (and never pruned). One that
+        exists without them is someone else's: written into only where the hub admin
+        allows it (``TenancyPolicy.may_adopt``).
+        """
+        known = self._namespaces.get((client, namespace))
+        if known is not None:
+            return known
         path = resource_path("v1", "namespaces", name=namespace)
         try:
-            await client.get(path)
+            live = await client.get(path)
         except NotFound:
-            body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
-            with contextlib.suppress(Conflict):
-                await client.create(resource_path("v1", "namespaces"), body)
+            live = None
+        if live is None:
+            labels = {MANAGED_BY_LABEL: MANAGED_BY, HUB_LABEL: self.hub_id}
+            body = {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": namespace, "labels": labels},
+            }
+            try:
+                live = await client.create(resource_path("v1", "namespaces"), body)
+            except Conflict:
+                live = await client.get(path)
+        ours = label_of(live or {}, HUB_LABEL) == self.hub_id
+        answer = ""
+        if not ours and not self._tenancy.may_adopt(namespace):
+            answer = (
+                f"namespace {namespace} exists on the member and Flotilla did not create it; "
+                f"the hub admin can allow it (`flotilla controller run --adopt-namespace "
+                f"{namespace}`)"
+            )
         # Seen once per member client (a reconnect makes a new client, and checks again).
         # A namespace deleted on the member meanwhile makes applies fail (404), and the
         # entry is dropped so that the next pass creates it again.
-        self._namespaces.add((client, namespace))
+        self._namespaces[(client, namespace)] = answer
+        return answer
 
     async def apply_batch(
         self, member: Member, targets: list[Target], semaphore: asyncio.Semaphore
@@ -247,7 +279,7 @@ class Applier:
             except ApiError as exc:
                 if exc.status == 404:  # the namespace went away on the member: check again
                     namespace = str(manifest["metadata"].get("namespace") or "")
-                    self._namespaces.discard((client, namespace))
+                    self._namespaces.pop((client, namespace), None)
                 return (
                     resource_status(cluster, manifest, error=_api_problem(exc, manifest)),
                     "",

@@ -48,7 +48,13 @@ from flotilla.api.labels import (
     hub_identity,
     label_of,
 )
-from flotilla.api.placement import Decision, PlacementSpec, PlacementStatus, PruneRecord
+from flotilla.api.placement import (
+    Decision,
+    PlacementSpec,
+    PlacementStatus,
+    PruneRecord,
+    ResourceStatus,
+)
 from flotilla.clusters.connections import MemberConnections
 from flotilla.kube import (
     Conflict,
@@ -60,6 +66,7 @@ from flotilla.kube import (
     resource_path,
 )
 from flotilla.propagation import pruning
+from flotilla.propagation.admission import HubAdmission
 from flotilla.propagation.applier import (
     APPLY_CONCURRENCY,
     CACHE_LAG,
@@ -67,6 +74,7 @@ from flotilla.propagation.applier import (
     Member,
     Target,
     batches,
+    digest,
     status_only,
 )
 from flotilla.propagation.drift import DRIFT_WINDOW, DriftRecorder
@@ -104,6 +112,8 @@ MEMBER_DEADLINE = 20.0
 STATUS_SETTLE = 0.5
 """How long a change to a member object's status alone waits before it is reported."""
 HELD_RECHECK = 30.0
+ADMISSION_CONCURRENCY = 8
+"""Dry-run requests to the hub in flight at once, per pass."""
 PLACEMENT_INDEX = "placement"
 
 
@@ -169,9 +179,10 @@ class PropagationController:
             HUB_CLUSTER, resource_path(API_VERSION, CLUSTER.plural)
         )
         self._namespaces = hub_informers.informer(HUB_CLUSTER, resource_path("v1", "namespaces"))
+        hub_mapper = RestMapper(hub)
         self._selection = TemplateSelection(
             hub_informers,
-            RestMapper(hub),
+            hub_mapper,
             clock=clock,
             on_template=self._on_template,
         )
@@ -179,6 +190,7 @@ class PropagationController:
         self._applier = Applier(hub_id="", clock=clock, drift=self._drift, tenancy=tenancy)
         self._deleter = pruning.Deleter(forget=self._applier.forget)
         self._events = EventRecorder(hub, clock=clock, controller="flotilla.io/propagation")
+        self._admission = HubAdmission(hub, hub_mapper, clock=clock)
         self._member_informers: set[tuple[str, str]] = set()
         self._handled: weakref.WeakSet[Informer] = weakref.WeakSet()
         self._generation_seen: dict[str, tuple[int, float]] = {}
@@ -329,6 +341,7 @@ class PropagationController:
             now=now,
             tenancy=self._tenancy,
         )
+        desired, refused = await self._admitted(planned.desired)
         result = planned.schedule
         if result.scheduled or result.decisions:
             status.decisions = [
@@ -347,16 +360,18 @@ class PropagationController:
         )  # fmt: skip
         if result.failed_over:
             status.last_failover_time = now
-        desired = planned.desired
         render_errors = [
             resource_status(f.cluster, f.template, error=f.error) for f in planned.failures
-        ]
+        ] + refused
         kinds = sorted(
             set(status.managed_kinds)
             | {f"{m['apiVersion']}/{m['kind']}" for ms in desired.values() for m in ms}
         )
         status.managed_kinds = kinds
-        this = self._pass(placement, spec, status, planned=planned, problems=problems, now=now)
+        this = self._pass(
+            placement, spec, status, planned=planned, problems=problems, now=now,
+            admitted=not refused,
+        )  # fmt: skip
         if not self._leading():
             return Result(requeue_after=1.0)
         ready = {view.name for view in views if view.ready}
@@ -419,6 +434,7 @@ class PropagationController:
         planned: Plan,
         problems: list[str],
         now: datetime.datetime,
+        admitted: bool,
     ) -> _Pass:
         """The prune rules of this pass (see ``_Pass``)."""
         meta = placement["metadata"]
@@ -436,7 +452,9 @@ class PropagationController:
             tuple(status.managed_kinds),
             now,
             # A template that failed to render is still wanted: its live copy stays.
+            # What the hub's admission refused is still wanted: its live copies stay.
             may_prune=not problems
+            and admitted
             and planned.may_prune
             and not self._namespace_terminating(meta["namespace"]),
             guard_percent=spec.deletion_guard.max_delete_percent,
@@ -446,6 +464,31 @@ class PropagationController:
             evacuated=frozenset((set(status.evacuated) | failed_over) - set(planned.desired)),
             records={record.cluster: record for record in status.prune_guard},
         )
+
+    async def _admitted(
+        self, desired: dict[str, list[dict[str, Any]]]
+    ) -> tuple[dict[str, list[dict[str, Any]]], list[ResourceStatus]]:
+        """``desired`` without what the hub's admission refuses, and those refusals."""
+        unique = {digest(m): m for manifests in desired.values() for m in manifests}
+        semaphore = asyncio.Semaphore(ADMISSION_CONCURRENCY)
+
+        async def ask(manifest: dict[str, Any]) -> str:
+            async with semaphore:
+                return await self._admission.refusal(manifest)
+
+        answers = dict(
+            zip(unique, await asyncio.gather(*(ask(m) for m in unique.values())), strict=True)
+        )
+        admitted: dict[str, list[dict[str, Any]]] = {}
+        refused: list[ResourceStatus] = []
+        for cluster, manifests in desired.items():
+            admitted[cluster] = []
+            for manifest in manifests:
+                if answer := answers[digest(manifest)]:
+                    refused.append(resource_status(cluster, manifest, error=answer))
+                else:
+                    admitted[cluster].append(manifest)
+        return admitted, refused
 
     def _observe(
         self,
@@ -542,7 +585,12 @@ class PropagationController:
         manifests: list[dict[str, Any]] | None,
     ) -> None:
         if manifests:
-            await self._applier.ensure_namespace(member.client, this.namespace)
+            refusal = await self._applier.ensure_namespace(member.client, this.namespace)
+            if refusal:  # someone else's namespace: write nothing, prune nothing
+                outcome.resources += [
+                    resource_status(member.name, m, error=refusal) for m in manifests
+                ]
+                return
         semaphore = asyncio.Semaphore(APPLY_CONCURRENCY)
         for batch in batches(manifests or []):
             targets: list[Target] = []

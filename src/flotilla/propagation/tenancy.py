@@ -20,6 +20,12 @@ Custom kinds that are cluster-scoped on a member are known only from that member
 mapping: planning sees a namespace in them, so the controller must ask
 :meth:`TenancyPolicy.allows_cluster_scoped` when the member maps a kind as cluster-scoped.
 
+A namespace Flotilla creates on a member carries its ``managed-by`` and ``hub`` labels (and
+is never pruned: it may come to hold what others put there). A namespace that exists on a
+member without them belongs to someone else (argocd, cert-manager, a team's own):
+Placements write into it only where the admin lets them (``adoptable_namespaces``; ``*``
+for a single team that owns its members).
+
 The policy is decided by the hub admin (controller settings), never by anything a tenant
 can write in its namespace. A refusal holds what is on members (nothing is pruned for it).
 """
@@ -84,9 +90,17 @@ class TenancyPolicy:
     reserved_namespaces: frozenset[str] = DEFAULT_RESERVED_NAMESPACES
     allowed_reserved: frozenset[str] = frozenset()
     allowed_cluster_kinds: frozenset[str] = frozenset()
+    adoptable_namespaces: frozenset[str] = frozenset()
+    """Member namespaces Flotilla did not create that Placements may write into anyway
+    (``*``: any, the common single-team case)."""
 
     def __post_init__(self) -> None:
-        for name in ("reserved_namespaces", "allowed_reserved", "allowed_cluster_kinds"):
+        for name in (
+            "reserved_namespaces",
+            "allowed_reserved",
+            "allowed_cluster_kinds",
+            "adoptable_namespaces",
+        ):
             value: Iterable[str] = getattr(self, name)
             if isinstance(value, str):
                 raise TypeError(f"{name} is a set of names, not one string")
@@ -94,6 +108,11 @@ class TenancyPolicy:
 
     def is_reserved(self, namespace: str) -> bool:
         return namespace in self.reserved_namespaces and namespace not in self.allowed_reserved
+
+    def may_adopt(self, namespace: str) -> bool:
+        """Whether Placements may write into ``namespace`` on a member that already has it
+        and where Flotilla did not create it."""
+        return "*" in self.adoptable_namespaces or namespace in self.adoptable_namespaces
 
     def allows_cluster_scoped(self, group: str, kind: str) -> bool:
         """Whether a tenant may place a cluster-scoped object of this kind."""
