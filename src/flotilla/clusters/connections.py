@@ -13,8 +13,9 @@ Each member has a scope: a task that owns its ``KubeClient``, its ``RestMapper``
 are resolved with the member's own discovery: a CRD missing on one member is unknown there
 only) and its ``SharedInformers``. The scope is started for a registered Cluster with
 usable credentials, restarted when the credentials change, and cancelled when the Cluster
-goes. A member whose informers fail (a 403, a lost connection that outlives the
-reflector's retries) takes its scope down and is started again after a pause; it never
+goes. Member informers are isolated: one that stops for good (its CRD deleted on the
+member, a 403) stops alone and is started again when next asked for; anything else that
+fails in a scope takes that scope down and it is started again after a pause. Neither
 takes the controller or other members with it.
 
 Controllers ask for a member's client, mapper or informer; ``None`` means "not connected
@@ -221,7 +222,11 @@ class MemberConnections:
         scope = self._scopes.get(cluster)
         if not scope or not scope.ready.is_set() or scope.informers is None:
             return None
-        return scope.informers.informer(ClusterName(cluster), path, label_selector=label_selector)
+        # Isolated: a kind deleted on this member (its CRD gone) stops that informer only,
+        # never the member's other informers or its scope.
+        return scope.informers.informer(
+            ClusterName(cluster), path, label_selector=label_selector, critical=False
+        )
 
     async def run(self) -> None:
         self._clusters.add_handler(self._poke)

@@ -538,7 +538,7 @@ class PropagationController:
         try:
             async with self._clock.timeout(SYNC_TIMEOUT):
                 await informer.wait_synced()
-        except TimeoutError:
+        except (TimeoutError, KubeError):  # not synced yet, or the kind went away there
             return None
         return informer
 

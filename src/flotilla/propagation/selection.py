@@ -63,8 +63,10 @@ class TemplateSelection:
             raise ValueError(f"{kind} cannot be listed and watched, so it cannot be a template")
         path = resource_path(api_version, info.plural)
         informer = self._informers.get(path)
-        if informer is None:
-            informer = self._hub_informers.informer(HUB_CLUSTER, path)
+        if informer is None or informer.failure is not None:
+            # Isolated: a template kind whose CRD is deleted stops its informer only; the
+            # next pass asks for a new one.
+            informer = self._hub_informers.informer(HUB_CLUSTER, path, critical=False)
             informer.add_index(NAMESPACE_INDEX, _namespace_values)
             informer.add_handler(self._on_template)
             self._informers[path] = informer

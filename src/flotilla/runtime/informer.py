@@ -30,7 +30,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from flotilla.api import ClusterName
-from flotilla.kube import KubeClient
+from flotilla.kube import KubeClient, KubeError
 from flotilla.runtime.clock import Clock
 from flotilla.runtime.reflector import Event, Reflector, ReflectorOptions
 
@@ -80,6 +80,8 @@ class Informer:
     ) -> None:
         self._handlers: list[Handler] = []
         self._indexes: dict[str, _Index] = {}
+        self._failure: KubeError | None = None
+        self._failed = asyncio.Event()
         self._reflector = Reflector(
             client,
             path,
@@ -112,9 +114,32 @@ class Informer:
         """List and watch until cancelled; raise a terminal error (see ``Reflector.run``)."""
         await self._reflector.run()
 
+    @property
+    def failure(self) -> KubeError | None:
+        """The terminal error that stopped this informer (an isolated one), or None."""
+        return self._failure
+
+    def fail(self, error: KubeError) -> None:
+        """Mark the informer stopped for good by ``error``; ``wait_synced`` raises it."""
+        self._failure = error
+        self._failed.set()
+
     async def wait_synced(self) -> None:
-        """Return once the first full list is in the store and handlers have heard of it."""
-        await self._reflector.has_synced.wait()
+        """Return once the first full list is in the store and handlers have heard of it;
+        raise the terminal error if the informer stopped for good first."""
+        if self._failure is not None:
+            raise self._failure
+        if self._reflector.has_synced.is_set():
+            return
+        synced = asyncio.ensure_future(self._reflector.has_synced.wait())
+        failed = asyncio.ensure_future(self._failed.wait())
+        try:
+            await asyncio.wait((synced, failed), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            synced.cancel()
+            failed.cancel()
+        if not self._reflector.has_synced.is_set() and self._failure is not None:
+            raise self._failure
 
     def get(self, key: str) -> dict[str, Any] | None:
         """The object at ``namespace/name`` (or ``name``), or None."""
@@ -177,10 +202,14 @@ class SharedInformers:
     """One informer per (cluster, path, selectors), started on first request.
 
     An async context manager owning a TaskGroup: every informer runs as a task of it, and
-    leaving the block stops them all. A terminal error in one informer (a 403, say) fails
-    the group like any TaskGroup task: the body is cancelled and the error comes out of
-    ``async with`` in an ExceptionGroup. ``clients`` is read on each request, so the owner
-    may add clusters to it as they join.
+    leaving the block stops them all. A terminal error in a *critical* informer (the
+    default; a 403, say) fails the group like any TaskGroup task: the body is cancelled and
+    the error comes out of ``async with`` in an ExceptionGroup. An *isolated* informer
+    (``critical=False``: templates of any kind, a member's managed objects) stops alone:
+    it is marked failed (``Informer.failure``; ``wait_synced`` raises), logged, and
+    forgotten, so the next ask starts a new one. A CRD deleted under one Placement then
+    costs that Placement, not the controller. ``clients`` is read on each request, so the
+    owner may add clusters to it as they join.
     """
 
     def __init__(
@@ -224,8 +253,11 @@ class SharedInformers:
         *,
         label_selector: str | None = None,
         field_selector: str | None = None,
+        critical: bool = True,
     ) -> Informer:
-        """The informer for this collection, created and started if it is the first ask."""
+        """The informer for this collection, created and started if it is the first ask.
+
+        ``critical`` is decided by the first ask, which starts the informer."""
         key: InformerKey = (cluster, path, label_selector, field_selector)
         informer = self._informers.get(key)
         if informer is not None:
@@ -243,14 +275,25 @@ class SharedInformers:
             rng=self._rng,
         )
         self._informers[key] = informer
-        self._tasks.append(
-            self._group.create_task(informer.run(), name=f"informer {cluster} {path}")
-        )
+        work = informer.run() if critical else self._isolated(key, informer)
+        self._tasks.append(self._group.create_task(work, name=f"informer {cluster} {path}"))
         logger.info(
             "informer started",
             extra={"cluster": cluster, "resource": path, "label_selector": label_selector},
         )
         return informer
+
+    async def _isolated(self, key: InformerKey, informer: Informer) -> None:
+        try:
+            await informer.run()
+        except KubeError as exc:  # terminal for this collection only
+            informer.fail(exc)
+            if self._informers.get(key) is informer:
+                del self._informers[key]
+            logger.warning(
+                "informer stopped",
+                extra={"cluster": key[0], "resource": key[1], "error": type(exc).__name__},
+            )
 
     def informers(self) -> list[Informer]:
         return [*self._informers.values()]

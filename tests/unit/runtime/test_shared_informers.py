@@ -2,7 +2,7 @@ import httpx
 import pytest
 
 from flotilla.api import ClusterName
-from flotilla.kube import Forbidden
+from flotilla.kube import Forbidden, NotFound
 from flotilla.runtime.clock import FakeClock
 from flotilla.runtime.informer import SharedInformers
 from tests.unit.fakeapi import CONFIGMAPS, FakeApi, configmap, eventually, status
@@ -64,3 +64,22 @@ async def test_a_terminal_error_in_one_informer_fails_the_group() -> None:
             async with SharedInformers({MEMBER: client}, clock=clock) as shared:
                 await shared.informer(MEMBER, CONFIGMAPS).wait_synced()
     assert caught.group_contains(Forbidden)
+
+
+async def test_a_terminal_error_in_an_isolated_informer_stops_only_that_informer() -> None:
+    api, clock = FakeApi(), FakeClock()
+    api.put(CONFIGMAPS, configmap("a"))
+    gadgets = "/apis/example.com/v1/gadgets"  # its CRD was deleted: the list is a 404
+    api.inject(httpx.Response(404, json=status(404, "NotFound")), path=gadgets)
+    async with api.client() as client, SharedInformers({MEMBER: client}, clock=clock) as shared:
+        broken = shared.informer(MEMBER, gadgets, critical=False)
+        with pytest.raises(NotFound):
+            await broken.wait_synced()
+        assert isinstance(broken.failure, NotFound)
+        fine = shared.informer(MEMBER, CONFIGMAPS)
+        await fine.wait_synced()
+        assert fine.keys() == ["default/a"]
+        api.put(CONFIGMAPS, configmap("b"))
+        await eventually(lambda: fine.keys() == ["default/a", "default/b"])
+        again = shared.informer(MEMBER, gadgets, critical=False)
+        assert again is not broken, "a failed informer is forgotten, so the next ask retries"
