@@ -27,7 +27,9 @@ done
 $flotilla cluster list
 
 say "Creating the sample app on the hub (namespace demo): Deployment, Service, ConfigMap"
-# A demo run before: its namespace goes first (the controller removes what it placed).
+# A demo run before: its Placements go first, on purpose (the controller removes what they
+# placed; a Placement whose namespace is deleted under it would hold its objects instead).
+kubectl --context hub -n demo delete placements --all --ignore-not-found --timeout=120s >/dev/null 2>&1 || true
 kubectl --context hub delete namespace demo --ignore-not-found --timeout=120s >/dev/null
 kubectl --context hub create namespace demo
 kubectl --context hub -n demo apply -f examples/demo/app.yaml

@@ -69,6 +69,16 @@ async def create(client: KubeClient, namespace: str, manifest: dict[str, Any]) -
     return await client.apply(path_of(manifest, namespace), manifest, field_manager="e2e-user")
 
 
+async def namespace_of_this_hub(fleet: LocalFleet, member: ClusterName, name: str) -> None:
+    """Create namespace ``name`` on ``member`` as this hub's Flotilla would (its labels)."""
+    async with fleet.client(HUB) as hub:
+        system = await hub.get(resource_path("v1", "namespaces", name="flotilla-system"))
+    labels = {"flotilla.io/managed-by": "flotilla", "flotilla.io/hub": system["metadata"]["uid"]}
+    body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+    async with fleet.client(member) as client:
+        await client.create(resource_path("v1", "namespaces"), body)
+
+
 async def get_or_none(client: KubeClient, path: str) -> dict[str, Any] | None:
     try:
         found: dict[str, Any] = await client.get(path)

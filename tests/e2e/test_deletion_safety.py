@@ -20,6 +20,7 @@ from tests.e2e.placements import (
     config_map,
     create,
     get_or_none,
+    namespace_of_this_hub,
     placement,
     placement_status,
     wait_condition,
@@ -120,13 +121,8 @@ async def test_another_hubs_objects_are_never_taken_over_or_pruned(
         "flotilla.io/placement": owner,
         "flotilla.io/hub": "another-hub-0000",
     }
-    async with fleet.client(HUB) as hub:
-        system = await hub.get(resource_path("v1", "namespaces", name="flotilla-system"))
-    ours = {"flotilla.io/managed-by": "flotilla", "flotilla.io/hub": system["metadata"]["uid"]}
+    await namespace_of_this_hub(fleet, member, hub_ns)
     async with fleet.client(member) as client:  # a second fleet wrote these here
-        namespace = {"name": hub_ns, "labels": ours}  # as if this hub had made it
-        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": namespace}
-        await client.create(resource_path("v1", "namespaces"), body)
         for name in ("web-config", "leftover"):
             manifest = config_map(name, {"from": "the other hub"}, labels=foreign_labels)
             await client.apply(cm_path(hub_ns, name), manifest, field_manager="flotilla")

@@ -18,6 +18,7 @@ from tests.e2e.placements import (
     deployment,
     get_or_none,
     member_replicas,
+    namespace_of_this_hub,
     placement,
     wait_condition,
 )
@@ -350,9 +351,8 @@ async def test_an_object_flotilla_did_not_create_is_never_taken_over_or_pruned(
     member = fleet.members[0].name
     path = resource_path("v1", "configmaps", namespace=hub_ns, name="mine")
     labels = {"set": "takeover"}
+    await namespace_of_this_hub(fleet, member, hub_ns)
     async with fleet.client(member) as client:
-        namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": hub_ns}}
-        await client.create(resource_path("v1", "namespaces"), namespace)
         await client.create(
             resource_path("v1", "configmaps", namespace=hub_ns), config_map("mine", {"by": "hand"})
         )

@@ -219,3 +219,53 @@ async def test_a_placement_in_a_reserved_namespace_places_nothing(
             with contextlib.suppress(NotFound):
                 await hub.delete(f"{collection}/{name}")
         controller.stop()
+
+
+async def test_pod_security_of_the_hub_namespace_holds_for_pod_templates(
+    fleet: LocalFleet, hub_ns: str, controllers: Controllers
+) -> None:
+    """Pod Security admission only warns about a Deployment; Flotilla asks it about the pod
+    template as a Pod, so the namespace's level holds for what members receive."""
+    member = fleet.members[0].name
+    escalate = {
+        "op": "add",
+        "path": "/spec/template/spec/containers/0/securityContext",
+        "value": {"privileged": True},
+    }
+    async with fleet.client(HUB) as hub:
+        labels = {"pod-security.kubernetes.io/enforce": "baseline"}
+        await hub.merge_patch(
+            resource_path("v1", "namespaces", name=hub_ns), {"metadata": {"labels": labels}}
+        )
+        await create(hub, hub_ns, deployment("web", replicas=1))
+        await create(hub, hub_ns, deployment("api", replicas=1))
+        spec = {
+            "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment"}],
+            "clusterAffinity": {"clusterNames": [member]},
+            "overrides": [
+                {
+                    "resourceSelectors": [
+                        {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}
+                    ],
+                    "jsonPatches": [escalate],
+                }
+            ],
+        }
+        await create(hub, hub_ns, placement("escalating", spec))
+    controller = controllers.start()
+    try:
+        status = await wait_condition(fleet, hub_ns, "escalating", "Applied", "False")
+        errors = {r["name"]: r.get("error", "") for r in status.get("resources") or []}
+        assert "its pod template" in errors["web"], errors
+        assert "PodSecurity" in errors["web"] or "baseline" in errors["web"], errors
+        async with fleet.client(member) as client:
+
+            async def api_there() -> bool:
+                path = resource_path("apps/v1", "deployments", namespace=hub_ns, name="api")
+                return await get_or_none(client, path) is not None
+
+            await eventually(api_there, timeout=30, what="the admitted Deployment applied")
+            web = resource_path("apps/v1", "deployments", namespace=hub_ns, name="web")
+            assert await get_or_none(client, web) is None, "the privileged pod got through"
+    finally:
+        controller.stop()

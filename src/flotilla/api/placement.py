@@ -323,6 +323,9 @@ class PruneRecord(Model):
         default=None, description="Start of the guard's current window."
     )
     pruned_in_window: int = Field(default=0, ge=0, description="Objects pruned in it.")
+    blocked_digest: str = Field(
+        default="", description="Which objects the guard holds: what a confirmation lets go."
+    )
 
 
 class PlacementStatus(Model):

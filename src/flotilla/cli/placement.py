@@ -278,11 +278,18 @@ def confirm_prune(
     target = hub_target(hub_kubeconfig, hub_context)
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
-    async def run() -> None:
+    async def run() -> bool:
         async with target.client() as hub:
-            await _get(hub, namespace, name)
+            item = await _get(hub, namespace, name)
+            if _condition(item, "PruneBlocked") != "True":
+                return False
             patch = {"metadata": {"annotations": {CONFIRM_PRUNE_ANNOTATION: now}}}
             await hub.merge_patch(_path(namespace, name), patch)
+            return True
 
-    asyncio.run(run())
+    if not asyncio.run(run()):
+        raise click.ClickException(
+            f"the deletion guard holds nothing of {namespace}/{name} now (PruneBlocked is not "
+            "True): nothing to confirm; a confirmation counts only for what is held when given"
+        )
     console.print(f"prune confirmed for {namespace}/{name}", highlight=False)

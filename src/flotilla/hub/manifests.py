@@ -81,6 +81,7 @@ def controller_manifests() -> list[dict[str, Any]]:
         _cluster_role_binding(CONTROLLER),
         _cluster_role(TEMPLATE_READER, _template_rules()),
         _cluster_role_binding(TEMPLATE_READER),
+        *_dry_run_only(),
         {
             "apiVersion": f"{_RBAC}/v1",
             "kind": "Role",
@@ -141,10 +142,59 @@ def _controller_rules() -> list[dict[str, Any]]:
 
 def _template_rules() -> list[dict[str, Any]]:
     # create: only ever with dryRun=All, so the hub's admission judges what members receive
-    # (propagation.admission); nothing is persisted.
+    # (propagation.admission), pod templates as Pods; nothing is persisted, and
+    # `_dry_run_only` makes the hub refuse anything else from the controller.
     return [
-        {"apiGroups": [group], "resources": list(resources), "verbs": [*_READ, "create"]}
-        for group, resources in TEMPLATE_RESOURCES.items()
+        *(
+            {"apiGroups": [group], "resources": list(resources), "verbs": [*_READ, "create"]}
+            for group, resources in TEMPLATE_RESOURCES.items()
+        ),
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["create"]},
+    ]
+
+
+DRY_RUN_ONLY = "flotilla-controller-dry-run-only"
+_ADMISSION = "admissionregistration.k8s.io/v1"
+
+
+def _dry_run_only() -> list[dict[str, Any]]:
+    """A ValidatingAdmissionPolicy that refuses the controller's creates of template kinds
+    and Pods unless they are dry runs: RBAC cannot say "dry-run only", the hub can."""
+    groups: dict[str, list[str]] = {g: list(r) for g, r in TEMPLATE_RESOURCES.items()}
+    groups[""] = [*groups.get("", []), "pods"]
+    account = f"system:serviceaccount:{SYSTEM_NAMESPACE}:{CONTROLLER}"
+    rules = [
+        {"apiGroups": [group], "apiVersions": ["*"], "operations": ["CREATE"], "resources": r}
+        for group, r in groups.items()
+    ]
+    return [
+        {
+            "apiVersion": _ADMISSION,
+            "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": DRY_RUN_ONLY, "labels": LABELS},
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {"resourceRules": rules},
+                "matchConditions": [
+                    {
+                        "name": "the-controller",
+                        "expression": f"request.userInfo.username == '{account}'",
+                    }
+                ],
+                "validations": [
+                    {
+                        "expression": "request.dryRun == true",
+                        "message": "the Flotilla controller may only dry-run create templates",
+                    }
+                ],
+            },
+        },
+        {
+            "apiVersion": _ADMISSION,
+            "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": DRY_RUN_ONLY, "labels": LABELS},
+            "spec": {"policyName": DRY_RUN_ONLY, "validationActions": ["Deny"]},
+        },
     ]
 
 

@@ -37,6 +37,14 @@ WELL_KNOWN: dict[tuple[str, str], tuple[str, bool]] = {
     ),
     ("coordination.k8s.io/v1", "Lease"): ("leases", True),
     ("policy/v1", "PodDisruptionBudget"): ("poddisruptionbudgets", True),
+    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy"): (
+        "validatingadmissionpolicies",
+        False,
+    ),
+    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding"): (
+        "validatingadmissionpolicybindings",
+        False,
+    ),
 }
 
 

@@ -6,8 +6,11 @@ send a member what the hub would refuse in the same namespace (``privileged``,
 ``hostPath``, another ``serviceAccountName``). Before anything is applied, every rendered
 manifest is sent to the hub as a server-side dry-run *create* in the Placement's namespace
 (``dryRun=All``, a generated name, so the template itself and immutable fields never get
-in the way): the hub's ValidatingAdmissionPolicies, webhooks, Pod Security admission and
-quotas judge it as they would judge the tenant creating it there. A refusal keeps the
+in the way): the hub's ValidatingAdmissionPolicies, webhooks and quotas judge it as they
+would judge it created there. Pod Security admission enforces only on Pods (for a
+Deployment it merely warns), so the pod template of every workload kind is dry-run created
+as a Pod too: a namespace labelled ``pod-security.kubernetes.io/enforce: restricted`` on the
+hub refuses a ``privileged`` container that an Override adds. A refusal keeps the
 manifest off every member and its message (which names the policy) goes into the
 Placement's status. Nothing is persisted on the hub.
 
@@ -19,14 +22,19 @@ pass: unsure never means "send it".
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from typing import Any
 
+from flotilla.api.placement import ResourceStatus
 from flotilla.kube import ApiError, KubeClient, KubeError, RestMapper, resource_path
 from flotilla.propagation.applier import digest
+from flotilla.propagation.status import resource_status
 from flotilla.runtime.clock import Clock
 
 REMEMBER = 60.0
+CONCURRENCY = 8
+"""Dry-run requests to the hub in flight at once, per pass."""
 MAX_REMEMBERED = 10_000
 
 
@@ -36,6 +44,31 @@ class HubAdmission:
         self._mapper = mapper
         self._clock = clock
         self._answers: dict[str, tuple[float, str]] = {}
+
+    async def admitted(
+        self, desired: dict[str, list[dict[str, Any]]]
+    ) -> tuple[dict[str, list[dict[str, Any]]], list[ResourceStatus]]:
+        """``desired`` (per cluster) without what the hub refuses, and those refusals."""
+        unique = {digest(m): m for manifests in desired.values() for m in manifests}
+        semaphore = asyncio.Semaphore(CONCURRENCY)
+
+        async def ask(manifest: dict[str, Any]) -> str:
+            async with semaphore:
+                return await self.refusal(manifest)
+
+        answers = dict(
+            zip(unique, await asyncio.gather(*(ask(m) for m in unique.values())), strict=True)
+        )
+        admitted: dict[str, list[dict[str, Any]]] = {}
+        refused: list[ResourceStatus] = []
+        for cluster, manifests in desired.items():
+            admitted[cluster] = []
+            for manifest in manifests:
+                if answer := answers[digest(manifest)]:
+                    refused.append(resource_status(cluster, manifest, error=answer))
+                else:
+                    admitted[cluster].append(manifest)
+        return admitted, refused
 
     async def refusal(self, manifest: dict[str, Any]) -> str:
         """Why the hub would refuse ``manifest`` in its namespace ("" when it admits it)."""
@@ -65,17 +98,70 @@ class HubAdmission:
         body["metadata"].pop("name", None)
         body["metadata"]["generateName"] = f"{name[:50]}-"
         collection = resource_path(api_version, info.plural, namespace=namespace)
+        answer = await self._dry_run(collection, body, secret=(api_version, kind) == SECRET)
+        pod = pod_of(manifest)
+        if answer == "" and pod is not None and namespace:
+            pods = resource_path("v1", "pods", namespace=namespace)
+            answer = await self._dry_run(pods, pod, secret=False, what="its pod template")
+        return answer
+
+    async def _dry_run(
+        self, collection: str, body: dict[str, Any], *, secret: bool, what: str = "it"
+    ) -> str | None:
+        """ "" when the hub admits ``body``, why not when it refuses, None when unsure."""
+        namespace = (body.get("metadata") or {}).get("namespace")
         try:
             await self._hub.request("POST", collection, params={"dryRun": "All"}, body=body)
         except ApiError as exc:
             if exc.status >= 500 or exc.status == 429:
                 return None
             if exc.status in (400, 403, 422):
-                return f"the hub refuses it in namespace {namespace}: {exc.message}"[:400]
+                if secret:  # a policy's message may quote the Secret's data
+                    return f"the hub refuses {what} in namespace {namespace} ({exc.reason})"
+                return f"the hub refuses {what} in namespace {namespace}: {exc.message}"[:400]
             return None
         except KubeError:
             return None
         return ""
 
 
-__all__ = ["HubAdmission"]
+SECRET = ("v1", "Secret")
+_POD_TEMPLATES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("apps", "Deployment"): ("spec", "template"),
+    ("apps", "StatefulSet"): ("spec", "template"),
+    ("apps", "DaemonSet"): ("spec", "template"),
+    ("apps", "ReplicaSet"): ("spec", "template"),
+    ("batch", "Job"): ("spec", "template"),
+    ("batch", "CronJob"): ("spec", "jobTemplate", "spec", "template"),
+    ("", "ReplicationController"): ("spec", "template"),
+}
+
+
+def pod_of(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The Pod a workload manifest's pod template makes (None: not a workload kind)."""
+    group = str(manifest.get("apiVersion") or "").rpartition("/")[0]
+    where = _POD_TEMPLATES.get((group, str(manifest.get("kind") or "")))
+    if where is None:
+        return None
+    node: Any = manifest
+    for key in where:
+        node = node.get(key) if isinstance(node, dict) else None
+    if not isinstance(node, dict) or not isinstance(node.get("spec"), dict):
+        return None
+    meta = manifest.get("metadata") or {}
+    raw_meta = node.get("metadata")
+    template_meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "generateName": f"{str(meta.get('name') or 'pod')[:50]}-",
+            "namespace": meta.get("namespace"),
+            "labels": dict(template_meta.get("labels") or {}),
+            "annotations": dict(template_meta.get("annotations") or {}),
+        },
+        "spec": copy.deepcopy(node["spec"]),
+    }
+
+
+__all__ = ["HubAdmission", "pod_of"]

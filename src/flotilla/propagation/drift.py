@@ -97,7 +97,8 @@ class DriftRecorder:
         self._fights: dict[tuple[str, str], _Fight] = {}
 
     def record(self, cluster: str, path: str, manifest: dict[str, Any], managers: list[str]) -> str:
-        """Note a correction of ``manifest`` on ``cluster``; the message for Events."""
+        """Note a correction of ``manifest`` on ``cluster``; the note for its Event (the same
+        for every revert of one fight, so Events aggregate)."""
         manager = ", ".join(managers)
         owner = str((manifest["metadata"].get("labels") or {}).get(PLACEMENT_LABEL, ""))
         key = (cluster, owner)
@@ -108,9 +109,12 @@ class DriftRecorder:
         fight.times = [t for t in fight.times if now - t < DRIFT_WINDOW] + [now]
         fight.managers = manager
         message = f"{cluster}: {what} was changed by {manager!r}; reverted"
+        # The Event note stays the same from revert to revert, so the recorder counts
+        # them in one series; status says how often.
+        condition = message
         if len(fight.times) >= FIGHT_AFTER:
-            message += f" ({len(fight.times)} times in {DRIFT_WINDOW:.0f}s: a fight; backing off)"
-        self._last[owner] = (now, message)
+            condition += f" ({len(fight.times)} times in {DRIFT_WINDOW:.0f}s: a fight; backing off)"
+        self._last[owner] = (now, condition)
         self._metrics.drift_corrections.labels(cluster=cluster).inc()
         logger.info(
             "drift corrected", extra={"cluster": cluster, "object": what, "manager": manager}

@@ -17,7 +17,8 @@
    the window.
 4. A confirmation (``flotilla placement confirm-prune``) counts once: only if it was made
    after the guard stopped a pass, not in the future, within ``CONFIRM_WINDOW``, and not
-   already used by an earlier pass.
+   already used by an earlier pass; and it lets go only what the guard held on each member
+   (``PruneRecord.blocked_digest``), not what became unwanted since.
 """
 
 from __future__ import annotations
@@ -42,13 +43,15 @@ CLOCK_SKEW = datetime.timedelta(seconds=5)
 """How far in our future a confirmation may be dated (the CLI's clock is not ours)."""
 
 ObjectKey = tuple[str, str, str, str]
-"""(apiVersion, kind, namespace, name) of an object."""
+"""(API group, kind, namespace, name) of an object: the version is left out, so a template
+moved from ``autoscaling/v1`` to ``autoscaling/v2`` is still the object seen through the
+old version's informer, never an unwanted one."""
 
 
 def object_key(item: dict[str, Any]) -> ObjectKey:
     meta = item.get("metadata") or {}
     return (
-        str(item.get("apiVersion") or ""),
+        str(item.get("apiVersion") or "").rpartition("/")[0],
         str(item.get("kind") or ""),
         str(meta.get("namespace") or ""),
         str(meta.get("name") or ""),
@@ -79,6 +82,7 @@ def decide(
     grace_seconds: float,
     guard_percent: int,
     guarded: bool,
+    confirmed: bool = False,
 ) -> Decision:
     """Which of ``managed`` (this Placement's objects on ``cluster``) to delete now."""
     record = record or PruneRecord(cluster=cluster)
@@ -101,16 +105,19 @@ def decide(
         removing = len(unwanted) + record.pruned_in_window
         total = len(mine) + record.pruned_in_window
         share = 100 * removing / total
-        if share > guard_percent:
+        # A confirmation lets go exactly what the guard held: not what became unwanted since.
+        if share > guard_percent and not (confirmed and record.blocked_digest == digest):
             message = (
                 f"{cluster}: pruning would remove {removing} of {total} objects within "
                 f"{GUARD_WINDOW.total_seconds():.0f}s ({share:.0f}% > {guard_percent}%)"
             )
-            return Decision((), record, blocked=message)
+            held = record.model_copy(update={"blocked_digest": digest})
+            return Decision((), held, blocked=message)
     done = record.model_copy(
         update={
             "pending_since": None,
             "pending_digest": "",
+            "blocked_digest": "",
             "window_start": record.window_start or now,
             "pruned_in_window": record.pruned_in_window + len(unwanted),
         }
@@ -120,7 +127,9 @@ def decide(
 
 def idle(record: PruneRecord) -> bool:
     """Whether a record remembers nothing (it need not be kept in status)."""
-    return record.pending_since is None and record.window_start is None
+    return (
+        record.pending_since is None and record.window_start is None and not record.blocked_digest
+    )
 
 
 def confirmation_valid(

@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flotilla.api import set_condition
+from pydantic import ValidationError
+
+from flotilla.api import API_VERSION, PLACEMENT, set_condition
 from flotilla.api.placement import (
     MAX_STATUS_RESOURCES,
     ClusterSummary,
@@ -20,6 +22,7 @@ from flotilla.api.placement import (
     PruneRecord,
     ResourceStatus,
 )
+from flotilla.kube import resource_path
 
 
 @dataclass
@@ -169,4 +172,46 @@ def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-__all__ = ["Outcome", "applied_true", "condition_since", "fill_status", "resource_status"]
+def placement_path(meta: dict[str, Any]) -> str:
+    return resource_path(
+        API_VERSION, PLACEMENT.plural, namespace=meta["namespace"], name=meta["name"]
+    )
+
+
+def status_of(placement: dict[str, Any]) -> PlacementStatus:
+    """A Placement's status as stored; an unreadable one starts afresh."""
+    try:
+        return PlacementStatus.model_validate(placement.get("status") or {})
+    except ValidationError:
+        return PlacementStatus()
+
+
+def placement_condition(
+    status: PlacementStatus,
+    type_: str,
+    value: str,
+    *,
+    reason: str,
+    message: str,
+    now: datetime.datetime,
+) -> None:
+    set_condition(
+        status.conditions,
+        type=type_,
+        status=value,  # type: ignore[arg-type]
+        reason=reason,
+        message=message[:500],
+        now=now,
+    )
+
+
+__all__ = [
+    "Outcome",
+    "applied_true",
+    "condition_since",
+    "fill_status",
+    "placement_condition",
+    "placement_path",
+    "resource_status",
+    "status_of",
+]

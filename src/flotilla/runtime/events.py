@@ -72,7 +72,8 @@ class EventRecorder:
             self._series[key] = _Series(name, first=now, written=now, count=1, written_count=1)
 
     async def flush(self) -> None:
-        """Write the counts not yet written (called before a controller stops, and by tests)."""
+        """Write the counts not yet written. Counts otherwise lag by up to ``SERIES_FLUSH``
+        (the next repeat writes them); tests call this to see them at once."""
         now = self._clock.monotonic()
         for (regarding, *_), series in list(self._series.items()):
             if series.count != series.written_count:

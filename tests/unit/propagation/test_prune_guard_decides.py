@@ -29,6 +29,7 @@ def decide(
     grace: float = 0.0,
     percent: int = 50,
     guarded: bool = True,
+    confirmed: bool = False,
 ) -> pruning.Decision:
     return pruning.decide(
         cluster="us-east",
@@ -40,6 +41,7 @@ def decide(
         grace_seconds=grace,
         guard_percent=percent,
         guarded=guarded,
+        confirmed=confirmed,
     )
 
 
@@ -137,3 +139,29 @@ def test_idle_records_need_not_be_kept() -> None:
     managed = [obj("a")]
     assert pruning.idle(decide(managed, managed).record)
     assert not pruning.idle(decide(managed, [], grace=5).record)
+
+
+def test_a_template_moved_to_another_version_of_its_kind_is_not_unwanted() -> None:
+    old = {**obj("web", kind="HorizontalPodAutoscaler"), "apiVersion": "autoscaling/v1"}
+    new = {**obj("web", kind="HorizontalPodAutoscaler"), "apiVersion": "autoscaling/v2"}
+    # The one live object, seen through the informers of both versions.
+    decision = decide([old, new], [new], guarded=False)
+    assert decision.delete == ()
+
+
+def test_a_confirmation_lets_go_what_the_guard_held() -> None:
+    managed = [obj(f"c{i}") for i in range(4)]
+    held = decide(managed, [])
+    assert held.blocked
+    assert names(decide(managed, [], record=held.record, confirmed=True)) == [
+        "c0", "c1", "c2", "c3",
+    ]  # fmt: skip
+
+
+def test_a_confirmation_does_not_cover_what_became_unwanted_since() -> None:
+    managed = [obj(f"c{i}") for i in range(6)]
+    held = decide(managed, managed[4:])  # 4 of 6 held
+    assert held.blocked
+    more = decide(managed, [], record=held.record, confirmed=True)  # now all 6
+    assert more.delete == ()
+    assert more.blocked

@@ -1,0 +1,286 @@
+"""One pass of a Placement on one member: apply what is wanted there, prune what is not.
+
+``Pass`` is what a reconcile decided, the same for every member; ``MemberSync`` does it on
+one member within ``MEMBER_DEADLINE``: a member that hangs mid-apply costs the pass that
+long at most and its objects report why, while the other members go on. Member objects
+are read from the member's informers of managed objects (``flotilla.io/managed-by`` and
+this hub's ``flotilla.io/hub``), resolved with the member's own REST mapping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flotilla.api.labels import HUB_LABEL, MANAGED_SELECTOR, PLACEMENT_LABEL, label_of
+from flotilla.api.placement import PruneRecord
+from flotilla.clusters.connections import MemberConnections
+from flotilla.kube import KubeError, UnknownKind, resource_path
+from flotilla.propagation import pruning
+from flotilla.propagation.applier import APPLY_CONCURRENCY, Applier, Member, Target, batches
+from flotilla.propagation.selection import SYNC_TIMEOUT
+from flotilla.propagation.status import Outcome, resource_status
+from flotilla.runtime.clock import Clock
+from flotilla.runtime.informer import Handler, Informer
+
+MEMBER_DEADLINE = 20.0
+"""How long one member's part of a pass may take."""
+PLACEMENT_INDEX = "placement"
+
+
+@dataclass(frozen=True)
+class Pass:
+    """What one reconcile of a Placement decided, the same for every member it syncs.
+
+    A pass that could not see every template, or runs while the hub namespace is being
+    deleted, prunes nothing; the deletion guard holds on every member but those failover
+    evacuated, unless the pass is confirmed or the Placement is being deleted on purpose.
+    """
+
+    namespace: str
+    name: str
+    kinds: tuple[str, ...]
+    now: datetime.datetime
+    may_prune: bool = True
+    guard_percent: int = 100
+    grace_seconds: float = 0.0
+    unguarded: bool = False
+    confirmation: str = ""
+    """The confirm-prune annotation this pass uses ("" when none)."""
+    evacuated: frozenset[str] = frozenset()
+    """Clusters failover moved this Placement's work off: pruned there without the guard,
+    once they have been back long enough (not ``settling``)."""
+    settling: dict[str, float] = field(default_factory=dict)
+    """Evacuated clusters not yet back for tolerationSeconds -> seconds left: not pruned."""
+    records: dict[str, PruneRecord] = field(default_factory=dict)
+
+    @property
+    def owner(self) -> str:
+        """The value of the placement label on what this Placement put on members."""
+        return f"{self.namespace}.{self.name}"
+
+    @property
+    def confirmed(self) -> bool:
+        return bool(self.confirmation)
+
+    def guarded(self, cluster: str) -> bool:
+        return not self.unguarded and cluster not in self.evacuated
+
+
+class MemberSync:
+    def __init__(
+        self,
+        members: MemberConnections,
+        applier: Applier,
+        *,
+        clock: Clock,
+        on_member_object: Handler,
+        leading: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self._members = members
+        self._leading = leading
+        """Checked before every batch of writes: a deposed leader stops mid-pass."""
+        self._applier = applier
+        self._clock = clock
+        self._on_member_object = on_member_object
+        self._deleter = pruning.Deleter(forget=applier.forget)
+        self._member_informers: set[tuple[str, str]] = set()
+        self._handled: weakref.WeakSet[Informer] = weakref.WeakSet()
+
+    @property
+    def _selector(self) -> str:
+        return f"{MANAGED_SELECTOR},{HUB_LABEL}={self._applier.hub_id}"
+
+    def seen(self) -> set[str]:
+        """Members on which objects of some Placement were looked for (or left)."""
+        return {cluster for cluster, _ in self._member_informers}
+
+    def member(self, cluster: str) -> Member | None:
+        client, mapper = self._members.client(cluster), self._members.mapper(cluster)
+        if client is None or mapper is None:
+            return None
+        return Member(cluster, client, mapper)
+
+    async def informer(self, member: Member, api_version: str, kind: str) -> Informer | None:
+        try:
+            info = await member.mapper.resource_for(api_version, kind)
+        except KubeError:
+            return None
+        path = resource_path(api_version, info.plural)
+        informer = self._members.informer(member.name, path, label_selector=self._selector)
+        if informer is None:
+            return None
+        if informer not in self._handled:  # a reconnected member has new informers
+            informer.add_handler(self._on_member_object)
+            self._handled.add(informer)
+        self._member_informers.add((member.name, f"{api_version}/{kind}"))
+        try:
+            async with self._clock.timeout(SYNC_TIMEOUT):
+                await informer.wait_synced()
+        except (TimeoutError, KubeError):  # not synced yet, or the kind went away there
+            return None
+        return informer
+
+    async def sync(
+        self,
+        this: Pass,
+        cluster: str,
+        manifests: list[dict[str, Any]] | None,
+        reachable: bool,
+    ) -> Outcome:
+        """Apply ``manifests`` (None: the cluster is not chosen) and prune, on one member."""
+        outcome = Outcome()
+        member = self.member(cluster)
+        if member is None or not reachable:
+            outcome.stranded = manifests is not None or self.cached_objects(
+                cluster, this.owner, this.kinds
+            )
+            for manifest in manifests or []:
+                outcome.resources.append(
+                    resource_status(cluster, manifest, error="cluster is unreachable; waiting")
+                )
+            return outcome
+        try:
+            async with self._clock.timeout(MEMBER_DEADLINE):
+                await self._sync_member(outcome, this, member, manifests)
+        except TimeoutError:
+            error = f"the member did not finish within {MEMBER_DEADLINE:.0f}s; trying again"
+            done = {(r.kind, r.namespace, r.name) for r in outcome.resources}
+            for manifest in manifests or []:
+                meta = manifest["metadata"]
+                if (manifest["kind"], meta.get("namespace") or "", meta["name"]) not in done:
+                    outcome.resources.append(resource_status(cluster, manifest, error=error))
+            outcome.wait = 1.0
+        except KubeError as exc:  # this member failed; the others go on
+            for manifest in manifests or []:
+                outcome.resources.append(resource_status(cluster, manifest, error=str(exc)[:300]))
+        return outcome
+
+    async def _sync_member(
+        self,
+        outcome: Outcome,
+        this: Pass,
+        member: Member,
+        manifests: list[dict[str, Any]] | None,
+    ) -> None:
+        if manifests:
+            refusal = await self._applier.ensure_namespace(member.client, this.namespace)
+            if refusal:  # someone else's namespace: write nothing, prune nothing
+                outcome.resources += [
+                    resource_status(member.name, m, error=refusal) for m in manifests
+                ]
+                return
+        semaphore = asyncio.Semaphore(APPLY_CONCURRENCY)
+        for batch in batches(manifests or []):
+            targets: list[Target] = []
+            for manifest in batch:
+                informer = await self.informer(member, manifest["apiVersion"], manifest["kind"])
+                target = await self._applier.target(member, manifest, informer)
+                if isinstance(target, str):
+                    outcome.resources.append(resource_status(member.name, manifest, error=target))
+                else:
+                    targets.append(target)
+            outcome.trusted = outcome.trusted or any(
+                self._applier.trusted(member.name, t) for t in targets
+            )
+            if not self._leading():
+                return
+            for status, drift, wait in await self._applier.apply_batch(member, targets, semaphore):
+                outcome.resources.append(status)
+                if drift:
+                    outcome.drifts.append(drift)
+                if wait:
+                    outcome.wait = min(outcome.wait or wait, wait)
+        if this.may_prune:
+            await self.prune(outcome, this, member, manifests)
+
+    def cached_objects(self, cluster: str, owner: str, kinds: Iterable[str]) -> bool:
+        """Whether the last known state of an unreachable member holds objects of ``owner``."""
+        mapper = self._members.mapper(cluster)
+        for kind_key in kinds:
+            api_version, _, kind = kind_key.rpartition("/")
+            plural = mapper.cached_plural(api_version, kind) if mapper else None
+            if plural is None:
+                return True  # cannot tell: assume something waits there
+            informer = self._members.informer(
+                cluster, resource_path(api_version, plural), label_selector=self._selector
+            )
+            if informer is None or not informer.has_synced:
+                return (cluster, kind_key) in self._member_informers
+            if owned_by(informer, owner):
+                return True
+        return False
+
+    async def prune(
+        self,
+        outcome: Outcome,
+        this: Pass,
+        member: Member,
+        manifests: list[dict[str, Any]] | None,
+    ) -> bool:
+        """Delete what ``pruning.decide`` allows; True when nothing unwanted is left."""
+        if member.name in this.settling:
+            wait = this.settling[member.name]
+            outcome.wait = min(outcome.wait or wait, wait)
+            return False
+        managed: list[dict[str, Any]] = []
+        for kind_key in this.kinds:
+            api_version, _, kind = kind_key.rpartition("/")
+            try:
+                await member.mapper.resource_for(api_version, kind)
+            except UnknownKind:
+                continue  # the member does not serve the kind: nothing of it can be there
+            except (KubeError, ValueError):
+                return False  # cannot see everything: prune nothing this pass
+            informer = await self.informer(member, api_version, kind)
+            if informer is None:
+                return False  # cannot see everything: prune nothing this pass
+            managed += owned_by(informer, this.owner)
+        decision = pruning.decide(
+            cluster=member.name,
+            namespace=this.namespace,
+            managed=managed,
+            wanted=[pruning.object_key(m) for m in manifests or []],
+            record=this.records.get(member.name),
+            now=this.now,
+            grace_seconds=this.grace_seconds,
+            guard_percent=this.guard_percent,
+            guarded=this.guarded(member.name),
+            confirmed=this.confirmed,
+        )
+        outcome.record = decision.record
+        if decision.wait is not None:
+            outcome.wait = min(outcome.wait or decision.wait, decision.wait)
+        if decision.blocked:
+            outcome.prune_blocked = (
+                f"{decision.blocked}; check the templates, then run "
+                f"`flotilla placement confirm-prune {this.name} -n {this.namespace}`"
+            )
+            return False
+        if decision.wait is not None:
+            return False
+        if not self._leading():
+            return False
+        complete = await self._deleter.delete_all(
+            member.client, member.mapper, member.name, decision.delete
+        )
+        outcome.pruned_all = complete
+        return complete
+
+
+def owned_by(informer: Informer, owner: str) -> list[dict[str, Any]]:
+    """The objects of a member informer that carry ``owner``'s placement label."""
+    informer.add_index(PLACEMENT_INDEX, _placement_values)  # once per informer
+    return informer.by_index(PLACEMENT_INDEX, owner)
+
+
+def _placement_values(item: dict[str, Any]) -> list[str]:
+    owner = label_of(item, PLACEMENT_LABEL)
+    return [owner] if owner else []
+
+
+__all__ = ["MEMBER_DEADLINE", "MemberSync", "Pass", "owned_by"]
