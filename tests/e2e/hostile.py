@@ -102,6 +102,19 @@ def is_(type_: str, value: str, *, reason: str | None = None) -> Callable[[dict[
     return check
 
 
+def applied(objects: int) -> Callable[[dict[str, Any]], bool]:
+    """Applied=True for exactly ``objects`` objects: the templates are in the cache too (a
+    first pass may run before the hub's watch delivered a template just created)."""
+
+    def check(status: dict[str, Any]) -> bool:
+        found = condition(status, "Applied")
+        return found.get("status") == "True" and found.get("message", "").startswith(
+            f"{objects} objects on "
+        )
+
+    return check
+
+
 async def generation_of(fleet: LocalFleet, namespace: str, name: str) -> int:
     async with fleet.client(HUB) as hub:
         item = await hub.get(placement_path(namespace, name))

@@ -25,6 +25,11 @@ class LocalFleet:
     def client(self, cluster: ClusterName, *, timeout: float = 10.0) -> KubeClient:
         return KubeClient(load_kubeconfig(self.kubeconfig, context=cluster), timeout=timeout)
 
+    def flotilla(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run ``flotilla ARGS --kubeconfig <the fleet's>`` as a user would; never raises."""
+        command = [sys.executable, "-m", "flotilla", *args, "--kubeconfig", str(self.kubeconfig)]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run ``flotilla dev ARGS`` as a user would, in a separate process."""
         command = [sys.executable, "-m", "flotilla", "dev", "--dir", str(self.directory), *args]

@@ -7,9 +7,6 @@ are never taken over or pruned.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from flotilla.kube import resource_path
 from tests.e2e.controllers import ControllerProcess, later_passes
 from tests.e2e.localfleet import LocalFleet
@@ -26,11 +23,6 @@ from tests.e2e.placements import (
     wait_condition,
 )
 from tests.e2e.waiting import eventually
-
-
-def flotilla(fleet: LocalFleet, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "flotilla", *args, "--kubeconfig", str(fleet.kubeconfig)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
 def cm_path(namespace: str, name: str) -> str:
@@ -71,7 +63,7 @@ async def test_deleting_the_hub_namespace_keeps_member_objects_until_confirmed(
     await later_passes(propagating)
     assert await on_member(fleet, member, hub_ns, names) == names, "objects went unconfirmed"
 
-    confirmed = flotilla(fleet, "placement", "confirm-prune", "held", "-n", hub_ns)
+    confirmed = fleet.flotilla("placement", "confirm-prune", "held", "-n", hub_ns)
     assert confirmed.returncode == 0, confirmed.stderr
 
     async def gone() -> bool:

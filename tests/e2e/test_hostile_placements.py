@@ -18,6 +18,7 @@ from flotilla.kube import Invalid, resource_path
 from tests.e2e.controllers import ControllerProcess
 from tests.e2e.hostile import (
     Canary,
+    applied,
     configmap_path,
     is_,
     on_members,
@@ -222,9 +223,7 @@ async def test_exactly_100_resource_selectors_are_accepted_and_placed(
         for index in range(3):
             await create(hub, space, config_map(f"c{index}", {"i": str(index)}))
         await create(hub, space, placement("at-limit", spec))
-    status = await wait_status(
-        fleet, space, "at-limit", is_("Applied", "True"), what="Applied", generation=1
-    )
+    status = await wait_status(fleet, space, "at-limit", applied(3), what="Applied", generation=1)
     assert condition(status, "Applied")["message"] == "3 objects on 1 clusters"
     copies = await on_members(fleet, configmap_path(space, "c2"), members=[member])
     assert copies[member] and copies[member]["data"] == {"i": "2"}
@@ -326,9 +325,10 @@ async def test_a_configmap_near_1_mib_is_placed(
     async with fleet.client(HUB) as hub:
         await create(hub, space, config_map("big", big))
         await create(hub, space, placement("big", _spec(fleet)))
-    await wait_status(fleet, space, "big", is_("Applied", "True"), what="Applied", generation=1)
+    status = await wait_status(fleet, space, "big", applied(1), what="Applied", generation=1)
     copies = await on_members(fleet, configmap_path(space, "big"), members=[member])
-    assert copies[member] and copies[member]["data"] == big
+    assert copies[member], status
+    assert copies[member]["data"] == big
     await unharmed(fleet, canary, propagating)
 
 
@@ -353,7 +353,7 @@ async def test_a_template_name_of_253_characters_is_placed(
     async with fleet.client(HUB) as hub:
         await create(hub, space, config_map(name, {"long": "name"}))
         await create(hub, space, placement("long", _spec(fleet)))
-    await wait_status(fleet, space, "long", is_("Applied", "True"), what="Applied", generation=1)
+    await wait_status(fleet, space, "long", applied(1), what="Applied", generation=1)
     copies = await on_members(fleet, configmap_path(space, name), members=[member])
     assert copies[member] is not None
     await unharmed(fleet, canary, propagating)
@@ -424,4 +424,77 @@ async def test_a_unicode_cluster_label_selector_chooses_no_cluster(
     )  # fmt: skip
     assert condition(status, "Scheduled")["status"] == "False"
     await _nothing_on_members(fleet, configmap_path(space, "nowhere"))
+    await unharmed(fleet, canary, propagating)
+
+
+async def test_an_override_of_the_namespace_that_cannot_apply_fails_only_its_namespace(
+    fleet: LocalFleet, propagating: ControllerProcess, canary: Canary, space: str
+) -> None:
+    override = {
+        "apiVersion": "flotilla.io/v1alpha1",
+        "kind": "Override",
+        "metadata": {"name": "broken"},
+        "spec": {"rules": [{"jsonPatches": [{"op": "replace", "path": "/data/gone", "value": 1}]}]},
+    }
+    async with fleet.client(HUB) as hub:
+        await hub.create(OVERRIDES.format(namespace=space), override)
+    status = await _refused_render(fleet, space, config_map("local", {"a": "b"}), {})
+    message = condition(status, "Applied")["message"]
+    assert "/data/gone" in message and "path does not exist" in message, message
+    await _nothing_on_members(fleet, configmap_path(space, "local"))
+    await unharmed(fleet, canary, propagating)
+
+
+async def test_the_status_of_120_objects_lists_100_and_counts_all(
+    fleet: LocalFleet, propagating: ControllerProcess, canary: Canary, space: str
+) -> None:
+    async with fleet.client(HUB) as hub:
+        for index in range(120):
+            await create(hub, space, config_map(f"many-{index:03}", {"i": str(index)}))
+        await create(hub, space, placement("many", _spec(fleet)))
+    status = await wait_status(
+        fleet, space, "many", applied(120), what="Applied", generation=1, timeout=90
+    )
+    assert status["resourcesTotal"] == 120
+    assert len(status["resources"]) == 100
+    member = fleet.members[0].name
+    copies = await on_members(fleet, configmap_path(space, "many-119"), members=[member])
+    assert copies[member] is not None
+    await unharmed(fleet, canary, propagating)
+
+
+async def test_a_divided_placement_where_every_weight_is_zero_schedules_nothing(
+    fleet: LocalFleet, propagating: ControllerProcess, canary: Canary, space: str
+) -> None:
+    members = [m.name for m in fleet.members]
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "weightless", "labels": {"app": "weightless"}},
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": {"app": "weightless"}},
+            "template": {
+                "metadata": {"labels": {"app": "weightless"}},
+                "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]},
+            },
+        },
+    }
+    spec = {
+        "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment"}],
+        "clusterAffinity": {"clusterNames": members},
+        "replicaScheduling": {
+            "type": "Divided",
+            "staticWeights": [{"clusterNames": members, "weight": 0}],
+        },
+    }
+    async with fleet.client(HUB) as hub:
+        await create(hub, space, deployment)
+        await create(hub, space, placement("weightless", spec))
+    status = await wait_status(
+        fleet, space, "weightless", is_("Scheduled", "False"), what="not scheduled", generation=1
+    )
+    assert "weight 0" in condition(status, "Scheduled")["message"]
+    path = resource_path("apps/v1", "deployments", namespace=space, name="weightless")
+    assert not any((await on_members(fleet, path)).values())
     await unharmed(fleet, canary, propagating)

@@ -1,8 +1,6 @@
 """Placements against the real fleet: divide, override, status, HPA-owned fields, drift,
 prune, the deletion guard, and bad input."""
 
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -23,11 +21,6 @@ from tests.e2e.placements import (
     wait_condition,
 )
 from tests.e2e.waiting import eventually
-
-
-def flotilla(fleet: LocalFleet, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "flotilla", *args, "--kubeconfig", str(fleet.kubeconfig)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
 def _divided(weights: list[tuple[str, int]], **extra: Any) -> dict[str, Any]:
@@ -78,7 +71,7 @@ async def test_divided_by_weight_with_a_per_region_image_override(
         assert image == expected, member.name
         assert live["metadata"]["labels"]["flotilla.io/placement"] == f"{hub_ns}.web"
         assert cm["data"] == {"mode": "blue"}
-    shown = flotilla(fleet, "placement", "status", "web", "-n", hub_ns)
+    shown = fleet.flotilla("placement", "status", "web", "-n", hub_ns)
     assert shown.returncode == 0, shown.stderr
     assert all(member in shown.stdout for member in members)
 
@@ -90,13 +83,13 @@ async def test_preview_shows_the_plan_without_applying(fleet: LocalFleet, hub_ns
         spec = _divided([(members[0], 1), (members[1], 1)])
         spec["clusterAffinity"] = {"clusterNames": members[:2]}
         await create(hub, hub_ns, placement("preview", spec))
-    shown = flotilla(fleet, "placement", "preview", "preview", "-n", hub_ns, "-o", "yaml")
+    shown = fleet.flotilla("placement", "preview", "preview", "-n", hub_ns, "-o", "yaml")
     assert shown.returncode == 0, shown.stderr
     assert f"# cluster: {members[0]}" in shown.stdout
     assert "replicas: 2" in shown.stdout
     assert "flotilla.io/placement" in shown.stdout
     assert "kind: Deployment" in shown.stdout
-    table = flotilla(fleet, "placement", "preview", "preview", "-n", hub_ns)
+    table = fleet.flotilla("placement", "preview", "preview", "-n", hub_ns)
     assert table.returncode == 0, table.stderr
     assert "Deployment/preview(2)" in table.stdout
 
@@ -235,7 +228,7 @@ async def test_the_deletion_guard_stops_a_mass_prune_until_confirmed(
             path = resource_path("v1", "configmaps", namespace=hub_ns, name=f"g-{index}")
             kept += await get_or_none(client, path) is not None
     assert kept == 4, "the guard let objects go"
-    confirmed = flotilla(fleet, "placement", "confirm-prune", "guarded", "-n", hub_ns)
+    confirmed = fleet.flotilla("placement", "confirm-prune", "guarded", "-n", hub_ns)
     assert confirmed.returncode == 0, confirmed.stderr
     async with fleet.client(member) as client:
 
@@ -279,7 +272,7 @@ async def test_bad_input_is_a_condition_and_harms_no_other_placement(
     assert "/spec/nothing" in condition(status, "Applied")["message"]
     await wait_condition(fleet, hub_ns, "good", "Applied", "True")
     assert propagating.process.poll() is None
-    listed = flotilla(fleet, "placement", "list", "-n", hub_ns)
+    listed = fleet.flotilla("placement", "list", "-n", hub_ns)
     assert "broken-override" in listed.stdout
 
 

@@ -77,13 +77,14 @@ async def test_a_flapping_member_does_not_make_work_thrash(
     fleet: LocalFleet, hub_ns: str, propagating: ControllerProcess
 ) -> None:
     """Each hang outlasts detection (3 failed probes, ~9 s) plus tolerationSeconds, so the
-    work moves off; each heal is shorter than tolerationSeconds, so hysteresis keeps it from
-    moving back. Without hysteresis the decisions would flip on every heal."""
+    work moves off; each heal plus the next hang's detection is shorter than
+    tolerationSeconds, so hysteresis keeps it from moving back. Without hysteresis the
+    decisions would flip on every heal."""
     victim = fleet.members[0].name
     async with fleet.client(HUB) as hub:
         await create(hub, hub_ns, deployment("svc", replicas=6))
         spec = _spec(failback=True)
-        spec["failover"]["tolerationSeconds"] = 6
+        spec["failover"]["tolerationSeconds"] = 15
         await create(hub, hub_ns, placement("svc", spec))
     # A member healed by an earlier test may still be backing off in its controllers.
     await wait_condition(fleet, hub_ns, "svc", "Available", "True", timeout=120)
@@ -102,7 +103,7 @@ async def test_a_flapping_member_does_not_make_work_thrash(
         await sample(1)
         for _ in range(2):
             fleet.cli("fault", victim, "hang")
-            await sample(20)
+            await sample(28)
             fleet.cli("fault", victim, "heal")
             await sample(3)
     finally:

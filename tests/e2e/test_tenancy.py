@@ -64,6 +64,45 @@ def _no_privileged_policy(name: str, namespace: str) -> list[dict[str, Any]]:
     ]
 
 
+ESCALATE = {
+    "op": "add",
+    "path": "/spec/template/spec/containers/0/securityContext",
+    "value": {"privileged": True},
+}
+
+
+async def _escalating_placement(fleet: LocalFleet, namespace: str, member: str) -> None:
+    """Deployments web and api for ``member``; an Override makes web's container privileged."""
+    async with fleet.client(HUB) as hub:
+        await create(hub, namespace, deployment("web", replicas=1))
+        await create(hub, namespace, deployment("api", replicas=1))
+        spec = {
+            "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment"}],
+            "clusterAffinity": {"clusterNames": [member]},
+            "overrides": [
+                {
+                    "resourceSelectors": [
+                        {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}
+                    ],
+                    "jsonPatches": [ESCALATE],
+                }
+            ],
+        }
+        await create(hub, namespace, placement("escalating", spec))
+
+
+async def _only_api_lands(fleet: LocalFleet, namespace: str, member: str) -> None:
+    async with fleet.client(member) as client:
+
+        async def api_there() -> bool:
+            path = resource_path("apps/v1", "deployments", namespace=namespace, name="api")
+            return await get_or_none(client, path) is not None
+
+        await eventually(api_there, timeout=30, what="the admitted Deployment applied")
+        web = resource_path("apps/v1", "deployments", namespace=namespace, name="web")
+        assert await get_or_none(client, web) is None, "the refused Deployment got through"
+
+
 @pytest.fixture
 async def no_privileged(fleet: LocalFleet, hub_ns: str) -> AsyncIterator[str]:
     """A hub policy refusing privileged Deployments in ``hub_ns``, in force when yielded."""
@@ -98,44 +137,15 @@ async def no_privileged(fleet: LocalFleet, hub_ns: str) -> AsyncIterator[str]:
 async def test_what_overrides_add_passes_the_hubs_admission_for_the_namespace(
     fleet: LocalFleet, hub_ns: str, no_privileged: str, controllers: Controllers
 ) -> None:
+    member = fleet.members[0].name
+    await _escalating_placement(fleet, hub_ns, member)
     controller = controllers.start()
     try:
-        member = fleet.members[0].name
-        escalate = {
-            "op": "add",
-            "path": "/spec/template/spec/containers/0/securityContext",
-            "value": {"privileged": True},
-        }
-        async with fleet.client(HUB) as hub:
-            await create(hub, hub_ns, deployment("web", replicas=1))
-            await create(hub, hub_ns, deployment("api", replicas=1))
-            spec = {
-                "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment"}],
-                "clusterAffinity": {"clusterNames": [member]},
-                "overrides": [
-                    {
-                        "resourceSelectors": [
-                            {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}
-                        ],
-                        "jsonPatches": [escalate],
-                    }
-                ],
-            }
-            await create(hub, hub_ns, placement("escalating", spec))
         status = await wait_condition(fleet, hub_ns, "escalating", "Applied", "False")
         errors = {r["name"]: r.get("error", "") for r in status.get("resources") or []}
         assert no_privileged in errors["web"], errors
         assert "no privileged containers" in errors["web"]
-
-        async with fleet.client(member) as client:
-
-            async def api_there() -> bool:
-                path = resource_path("apps/v1", "deployments", namespace=hub_ns, name="api")
-                return await get_or_none(client, path) is not None
-
-            await eventually(api_there, timeout=30, what="the admitted Deployment applied")
-            web = resource_path("apps/v1", "deployments", namespace=hub_ns, name="web")
-            assert await get_or_none(client, web) is None, "the refused Deployment got through"
+        await _only_api_lands(fleet, hub_ns, member)
     finally:
         controller.stop()
 
@@ -227,45 +237,18 @@ async def test_pod_security_of_the_hub_namespace_holds_for_pod_templates(
     """Pod Security admission only warns about a Deployment; Flotilla asks it about the pod
     template as a Pod, so the namespace's level holds for what members receive."""
     member = fleet.members[0].name
-    escalate = {
-        "op": "add",
-        "path": "/spec/template/spec/containers/0/securityContext",
-        "value": {"privileged": True},
-    }
     async with fleet.client(HUB) as hub:
         labels = {"pod-security.kubernetes.io/enforce": "baseline"}
         await hub.merge_patch(
             resource_path("v1", "namespaces", name=hub_ns), {"metadata": {"labels": labels}}
         )
-        await create(hub, hub_ns, deployment("web", replicas=1))
-        await create(hub, hub_ns, deployment("api", replicas=1))
-        spec = {
-            "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment"}],
-            "clusterAffinity": {"clusterNames": [member]},
-            "overrides": [
-                {
-                    "resourceSelectors": [
-                        {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}
-                    ],
-                    "jsonPatches": [escalate],
-                }
-            ],
-        }
-        await create(hub, hub_ns, placement("escalating", spec))
+    await _escalating_placement(fleet, hub_ns, member)
     controller = controllers.start()
     try:
         status = await wait_condition(fleet, hub_ns, "escalating", "Applied", "False")
         errors = {r["name"]: r.get("error", "") for r in status.get("resources") or []}
         assert "its pod template" in errors["web"], errors
         assert "PodSecurity" in errors["web"] or "baseline" in errors["web"], errors
-        async with fleet.client(member) as client:
-
-            async def api_there() -> bool:
-                path = resource_path("apps/v1", "deployments", namespace=hub_ns, name="api")
-                return await get_or_none(client, path) is not None
-
-            await eventually(api_there, timeout=30, what="the admitted Deployment applied")
-            web = resource_path("apps/v1", "deployments", namespace=hub_ns, name="web")
-            assert await get_or_none(client, web) is None, "the privileged pod got through"
+        await _only_api_lands(fleet, hub_ns, member)
     finally:
         controller.stop()

@@ -64,8 +64,9 @@ def controller() -> None:
     "cluster_kinds",
     multiple=True,
     metavar="KIND.GROUP",
-    help="Let Placements write cluster-scoped objects of this kind "
-    "(e.g. ClusterRole.rbac.authorization.k8s.io). Repeatable.",
+    help="Let Placements write objects of this kind where a member serves it as "
+    "cluster-scoped (KIND.GROUP; the hub's cluster-scoped kinds are never templates). "
+    "Repeatable.",
 )
 @click.option(
     "--adopt-namespace",

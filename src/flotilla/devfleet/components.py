@@ -29,7 +29,9 @@ from flotilla.devfleet.topology import (
     LocalCluster,
 )
 
-HUB_CONTROLLERS = "namespace,garbagecollector"
+HUB_CONTROLLERS = "namespace,garbagecollector,serviceaccount"
+"""Templates are stored on the hub, never run; but a namespace's ``default`` ServiceAccount
+must exist for the hub's admission to judge a workload's pod template as a Pod."""
 # Without the node-lifecycle controller: kwok's heartbeats can lag on a loaded 2-core machine,
 # and once that controller marks a simulated node NotReady it marks its pods NotReady, which
 # kwok never undoes. Node health is not what the fleet simulates; API server faults are.

@@ -33,6 +33,9 @@ from flotilla.propagation.status import resource_status
 from flotilla.runtime.clock import Clock
 
 REMEMBER = 60.0
+UNSURE = "the hub's admission could not be asked; not applied this pass"
+PASSING = "not yet: "
+"""The start of a refusal that is expected to clear by itself (asked again soon)."""
 CONCURRENCY = 8
 """Dry-run requests to the hub in flight at once, per pass."""
 MAX_REMEMBERED = 10_000
@@ -47,8 +50,9 @@ class HubAdmission:
 
     async def admitted(
         self, desired: dict[str, list[dict[str, Any]]]
-    ) -> tuple[dict[str, list[dict[str, Any]]], list[ResourceStatus]]:
-        """``desired`` (per cluster) without what the hub refuses, and those refusals."""
+    ) -> tuple[dict[str, list[dict[str, Any]]], list[ResourceStatus], bool]:
+        """``desired`` (per cluster) without what the hub refuses, those refusals, and
+        whether some answer is worth asking for again soon (unsure, or about to change)."""
         unique = {digest(m): m for manifests in desired.values() for m in manifests}
         semaphore = asyncio.Semaphore(CONCURRENCY)
 
@@ -68,7 +72,8 @@ class HubAdmission:
                     refused.append(resource_status(cluster, manifest, error=answer))
                 else:
                     admitted[cluster].append(manifest)
-        return admitted, refused
+        retry = any(a == UNSURE or a.startswith(PASSING) for a in answers.values())
+        return admitted, refused, retry
 
     async def refusal(self, manifest: dict[str, Any]) -> str:
         """Why the hub would refuse ``manifest`` in its namespace ("" when it admits it)."""
@@ -79,7 +84,9 @@ class HubAdmission:
             return known[1]
         answer = await self._ask(manifest)
         if answer is None:  # unsure this time: refuse, remember nothing
-            return "the hub's admission could not be asked; not applied this pass"
+            return UNSURE
+        if answer.startswith(PASSING):  # soon to change: remember nothing
+            return answer
         if len(self._answers) >= MAX_REMEMBERED:
             self._answers.clear()
         self._answers[key] = (now, answer)
@@ -115,6 +122,14 @@ class HubAdmission:
         except ApiError as exc:
             if exc.status >= 500 or exc.status == 429:
                 return None
+            if exc.status == 403 and "error looking up service account" in exc.message:
+                # The ServiceAccount admission plugin runs before Pod Security: without the
+                # account on the hub the pod cannot be judged. A namespace's `default` one
+                # appears moments after the namespace; a named one must exist on the hub.
+                return (
+                    f"{PASSING}the hub has no such ServiceAccount in namespace {namespace}, "
+                    f"so it cannot judge {what}; create it there (a template, say)"
+                )
             if exc.status in (400, 403, 422):
                 if secret:  # a policy's message may quote the Secret's data
                     return f"the hub refuses {what} in namespace {namespace} ({exc.reason})"

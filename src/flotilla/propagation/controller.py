@@ -99,11 +99,11 @@ logger = logging.getLogger(__name__)
 
 RESYNC_SECONDS = 30.0
 STALE_RETRY = 0.2
-FINALIZE_PATIENCE = 120.0
-"""How long a deleted Placement waits for unreachable members before letting go."""
+SELECTION_RETRY = 5.0
+ADMISSION_RETRY = 2.0
+"""When the hub's admission could not judge something this pass, ask again this soon."""
 STATUS_SETTLE = 0.5
 """How long a change to a member object's status alone waits before it is reported."""
-HELD_RECHECK = 30.0
 
 
 class PropagationController:
@@ -314,7 +314,7 @@ class PropagationController:
             now=now,
             tenancy=self._tenancy,
         )
-        desired, refused = await self._admission.admitted(planned.desired)
+        desired, refused, admission_retry = await self._admission.admitted(planned.desired)
         result = planned.schedule
         if result.scheduled or result.decisions:
             status.decisions = [
@@ -380,6 +380,7 @@ class PropagationController:
             desired=desired,
             drift_counts={c: self._drift.count(c, this.owner) for c in outcomes},
             drift=drift[1] if drift else "",
+            pruned=this.may_prune,
             now=now,
         )
         self._observe(
@@ -392,6 +393,10 @@ class PropagationController:
         if drift:
             delay = min(delay, DRIFT_WINDOW - (self._clock.monotonic() - drift[0]) + 0.5)
         waits = [o.wait for o in outcomes.values() if o.wait is not None]
+        if problems:  # a kind not served yet (a CRD being installed) is asked for again soon
+            waits.append(SELECTION_RETRY)
+        if admission_retry:
+            waits.append(ADMISSION_RETRY)
         if waits:
             delay = min(delay, min(waits) + 0.1)
         if any(outcome.trusted for outcome in outcomes.values()):

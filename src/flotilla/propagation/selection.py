@@ -59,6 +59,11 @@ class TemplateSelection:
 
     async def _informer(self, api_version: str, kind: str) -> Informer:
         info = await self._mapper.resource_for(api_version, kind)
+        if not info.namespaced:
+            raise ValueError(
+                f"{kind} is cluster-scoped: a Placement selects only namespaced templates "
+                "of its own namespace"
+            )
         if not {"list", "watch"} <= set(info.verbs):
             raise ValueError(f"{kind} cannot be listed and watched, so it cannot be a template")
         path = resource_path(api_version, info.plural)

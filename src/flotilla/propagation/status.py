@@ -53,9 +53,14 @@ def fill_status(
     drift_counts: Mapping[str, int],
     drift: str,
     now: datetime.datetime,
+    pruned: bool = True,
 ) -> None:
     """Resources, per-cluster summaries and the Applied, Available, PruneBlocked and
-    Drifted conditions (``drift``: the last correction's message, "" when none is recent)."""
+    Drifted conditions (``drift``: the last correction's message, "" when none is recent).
+
+    ``pruned``: whether the pass judged pruning at all; one that did not (a render error,
+    a refusal) leaves ``PruneBlocked`` as it was, so a block and its confirmation survive.
+    """
     resources = [r for o in outcomes.values() for r in o.resources] + render_errors
     resources.sort(key=lambda r: (r.applied, r.cluster, r.kind, r.name))
     status.resources_total = len(resources)
@@ -116,7 +121,7 @@ def fill_status(
     blocked = [o.prune_blocked for o in outcomes.values() if o.prune_blocked]
     if blocked:
         condition("PruneBlocked", "True", "DeletionGuard", "; ".join(blocked))
-    else:
+    elif pruned:
         condition("PruneBlocked", "False", "NoPruneBlocked", "")
 
     if drift:

@@ -18,8 +18,9 @@ def test_the_hub_runs_no_scheduler_and_no_nodes() -> None:
     assert "kwok" in components(MEMBER)
 
 
-def test_the_hub_runs_only_namespace_and_garbage_collector_controllers() -> None:
-    assert "--controllers=namespace,garbagecollector" in _argv("kube-controller-manager", HUB)
+def test_the_hub_runs_only_namespace_garbage_collector_and_service_account_controllers() -> None:
+    controllers = "--controllers=namespace,garbagecollector,serviceaccount"
+    assert controllers in _argv("kube-controller-manager", HUB)
     assert "--controllers=*,-node-lifecycle-controller" in _argv("kube-controller-manager", MEMBER)
 
 
