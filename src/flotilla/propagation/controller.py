@@ -4,13 +4,19 @@ Reconcile (per Placement, level-based, from caches) orchestrates the concepts of
 package:
 
 1. select the templates (``selection``: hub informers per selected kind);
-2. plan (``planning``: schedule and render with overrides, pure);
-3. apply on every connected member (``applier``: ownership, server-side apply, the applied
-   cache; ``drift``: who changed our fields, and backing off from fights);
-4. prune what is no longer wanted (``pruning``: a pure guard decision, then the deleter),
-   never on an unreachable member (the objects wait, "stranded"), never while the hub
-   namespace is being deleted, never beyond the deletion guard without a confirmation;
-5. write status (``status``: pure), only when it changed.
+2. plan (``planning``: schedule and render with overrides, within ``tenancy``; pure, run
+   in a worker thread);
+3. admit (``admission``: what members would receive, dry-run on the hub in the
+   Placement's namespace);
+4. on every connected member (``syncing``): apply (``applier``: ownership, server-side
+   apply, the applied cache; ``drift``: who changed our fields, and backing off from
+   fights), then prune what is no longer wanted (``pruning``: a pure guard decision, then
+   the deleter), never on an unreachable member (the objects wait, "stranded"), never
+   while the hub namespace is being deleted, never beyond the deletion guard without a
+   confirmation;
+5. write status (``status``: pure), only when it changed and only over what it read.
+
+A deleted Placement is ``finalizing``'s.
 
 Member objects are watched with the ``flotilla.io/managed-by=flotilla`` and this hub's
 ``flotilla.io/hub`` selector; any change to one enqueues its Placement, so drift is reverted
@@ -21,6 +27,9 @@ Each member's part of a pass has a deadline (``MEMBER_DEADLINE``): a member that
 mid-apply costs the pass that long at most, and its objects report why. Bad input never
 crashes the controller or touches other Placements: each problem is a condition or a
 per-resource error on the Placement it belongs to.
+
+Why one module of ~550 lines: it is where a pass's steps meet, in order, and hand their
+results to status; each step's logic lives in the module named above.
 """
 
 from __future__ import annotations
