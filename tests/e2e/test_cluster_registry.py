@@ -32,7 +32,7 @@ def _fleet_kubeconfig(fleet: LocalFleet) -> dict[str, Any]:
 
 
 def test_dev_up_registered_every_member(fleet: LocalFleet) -> None:
-    result = fleet.flotilla("cluster", "list", "-o", "json")
+    result = flotilla(fleet, "cluster", "list", "-o", "json")
     assert result.returncode == 0, result.stderr
     names = {item["metadata"]["name"] for item in yaml.safe_load(result.stdout)["items"]}
     assert names >= {member.name for member in fleet.members}
@@ -58,13 +58,13 @@ def test_add_list_label_and_remove_a_cluster(fleet: LocalFleet) -> None:
     assert added.returncode == 0, added.stderr
     assert "verified https://" in added.stdout
     try:
-        listed = fleet.flotilla("cluster", "list")
+        listed = flotilla(fleet, "cluster", "list")
         line = next(line for line in listed.stdout.splitlines() if line.startswith(name))
         assert "mars-1" in line
         assert "tier=gold" in line
-        labelled = fleet.flotilla("cluster", "label", name, "tier=silver", "region-")
+        labelled = flotilla(fleet, "cluster", "label", name, "tier=silver", "region-")
         assert labelled.returncode == 0, labelled.stderr
-        got = yaml.safe_load(fleet.flotilla("cluster", "get", name, "-o", "yaml").stdout)
+        got = yaml.safe_load(flotilla(fleet, "cluster", "get", name, "-o", "yaml").stdout)
         assert got["metadata"]["labels"] == {"tier": "silver"}
         assert got["connectivity"].startswith("ok:")
         again = flotilla(
@@ -80,9 +80,9 @@ def test_add_list_label_and_remove_a_cluster(fleet: LocalFleet) -> None:
         assert again.returncode == 1
         assert "registered already" in again.stderr
     finally:
-        removed = fleet.flotilla("cluster", "remove", name)
+        removed = flotilla(fleet, "cluster", "remove", name)
     assert removed.returncode == 0, removed.stderr
-    assert name not in fleet.flotilla("cluster", "list").stdout
+    assert name not in flotilla(fleet, "cluster", "list").stdout
 
 
 def test_a_server_that_does_not_answer_is_refused(fleet: LocalFleet, tmp_path: Path) -> None:

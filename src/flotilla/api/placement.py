@@ -18,6 +18,7 @@ rendering caps what patches can grow a manifest to (:mod:`flotilla.propagation.o
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
@@ -93,6 +94,14 @@ class ClusterAffinity(Model):
     exclude_clusters: list[ClusterName] = Field(
         default_factory=list, max_length=MAX_CLUSTER_NAMES, description="Never these."
     )
+
+    def matches(self, cluster: str, labels: Mapping[str, str]) -> bool:
+        """Whether the cluster of that name and labels is one this affinity allows."""
+        if self.cluster_names and cluster not in self.cluster_names:
+            return False
+        if self.label_selector is not None and not self.label_selector.matches(labels):
+            return False
+        return cluster not in self.exclude_clusters
 
 
 class Toleration(Model):

@@ -32,7 +32,7 @@ from typing import Any
 
 from flotilla.api import UNREACHABLE_TAINT, ClusterStatus, Taint, set_condition
 from flotilla.api.cluster import ProbeSettings
-from flotilla.clusters.quantity import sum_resources
+from flotilla.api.quantity import sum_resources
 from flotilla.kube import (
     ApiError,
     KubeClient,

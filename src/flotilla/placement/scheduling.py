@@ -67,6 +67,7 @@ from dataclasses import dataclass, field
 
 from flotilla.api.cluster import UNREACHABLE_TAINT, Taint
 from flotilla.api.placement import PlacementSpec, SpreadConstraint, Toleration
+from flotilla.api.quantity import parse_quantity
 
 SCHEDULED = "Scheduled"
 NO_MATCHING_CLUSTERS = "NoMatchingClusters"
@@ -205,13 +206,7 @@ def _unchanged(previous: Mapping[str, int | None], reason: str, message: str) ->
 
 def _matches_affinity(spec: PlacementSpec, view: ClusterView) -> bool:
     affinity = spec.cluster_affinity
-    if affinity is None:
-        return True
-    if affinity.cluster_names and view.name not in affinity.cluster_names:
-        return False
-    if affinity.label_selector is not None and not affinity.label_selector.matches(view.labels):
-        return False
-    return view.name not in affinity.exclude_clusters
+    return affinity is None or affinity.matches(view.name, view.labels)
 
 
 def _taints_allow(spec: PlacementSpec, view: ClusterView, chosen_before: bool) -> bool:
@@ -343,20 +338,12 @@ def _static_weight(spec: PlacementSpec, view: ClusterView) -> int | None:
 
 def _capacity_weight(view: ClusterView) -> int:
     """Allocatable pods, else whole cpu cores, else 1 (Dynamic weighting)."""
-    pods = _whole_number(view.allocatable.get("pods", ""))
-    if pods is not None:
-        return pods
-    cpu = view.allocatable.get("cpu", "")
-    if cpu.endswith("m"):
-        millicores = _whole_number(cpu[:-1])
-        if millicores is not None:
-            return millicores // 1000
-    cores = _whole_number(cpu)
-    return cores if cores is not None else 1
-
-
-def _whole_number(text: str) -> int | None:
-    return int(text) if text.isascii() and text.isdigit() else None
+    for resource in ("pods", "cpu"):
+        try:
+            return int(parse_quantity(view.allocatable.get(resource, "")))
+        except ValueError:
+            continue
+    return 1
 
 
 def _division_weight(spec: PlacementSpec, view: ClusterView) -> int:

@@ -489,6 +489,8 @@ class PropagationController:
         """Write status if it changed, only over the version this pass read (a stale pass
         gets a 409 and runs again, instead of overwriting the guard's memory)."""
         status.observed_generation = generation
+        for condition in status.conditions:  # every condition is decided again each pass
+            condition.observed_generation = generation
         new = status.to_wire()
         if new == (placement.get("status") or {}) or not self._leading():
             return

@@ -193,11 +193,7 @@ def _describe(manifest: Mapping[str, Any]) -> str:
 
 
 def _targets(affinity: ClusterAffinity, *, cluster: str, labels: Mapping[str, str]) -> bool:
-    if affinity.cluster_names and cluster not in affinity.cluster_names:
-        return False
-    if affinity.label_selector is not None and not affinity.label_selector.matches(labels):
-        return False
-    return cluster not in affinity.exclude_clusters
+    return affinity.matches(cluster, labels)
 
 
 def _pod_specs(manifest: dict[str, Any]) -> list[dict[str, Any]]:

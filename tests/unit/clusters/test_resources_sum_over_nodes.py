@@ -1,6 +1,6 @@
 import pytest
 
-from flotilla.clusters.quantity import sum_resources
+from flotilla.api.quantity import sum_resources
 
 
 def test_resources_of_all_nodes_are_summed_per_name() -> None:

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from flotilla.clusters.quantity import format_quantity, parse_quantity
+from flotilla.api.quantity import format_quantity, parse_quantity
 
 
 @pytest.mark.parametrize(("text", "shown"), [("16", "16"), ("2k", "2000"), ("2000m", "2")])

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from flotilla.clusters.quantity import parse_quantity
+from flotilla.api.quantity import parse_quantity
 
 
 @pytest.mark.parametrize(

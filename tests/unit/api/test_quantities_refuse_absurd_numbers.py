@@ -1,6 +1,6 @@
 import pytest
 
-from flotilla.clusters.quantity import parse_quantity, sum_resources
+from flotilla.api.quantity import parse_quantity, sum_resources
 
 
 @pytest.mark.parametrize("text", ["1e999999999", "1e999999999Ei", "1e40", "9" * 5000, "1e-40"])
