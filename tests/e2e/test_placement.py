@@ -18,6 +18,7 @@ from tests.e2e.placements import (
     member_replicas,
     namespace_of_this_hub,
     placement,
+    placement_status,
     wait_condition,
 )
 from tests.e2e.waiting import eventually
@@ -396,7 +397,7 @@ async def test_two_placements_of_one_template_do_not_take_it_from_each_other(
     async with fleet.client(HUB) as hub:
         await create(hub, hub_ns, config_map("shared", {"by": "flotilla"}))
         await create(hub, hub_ns, placement("first", spec))
-        await wait_condition(fleet, hub_ns, "first", "Applied", "True")
+        before = await wait_condition(fleet, hub_ns, "first", "Applied", "True")
         await create(hub, hub_ns, placement("second", spec))
     status = await wait_condition(fleet, hub_ns, "second", "Applied", "False")
     assert (
@@ -406,5 +407,12 @@ async def test_two_placements_of_one_template_do_not_take_it_from_each_other(
     async with fleet.client(member) as client:
         live = await client.get(path)
     assert live["metadata"]["labels"]["flotilla.io/placement"] == f"{hub_ns}.first"
-    first = await wait_condition(fleet, hub_ns, "first", "Applied", "True")
-    assert condition(first, "Applied")["status"] == "True"
+    await later_passes(propagating)  # the first Placement has been looked at again since
+    after = await placement_status(fleet, hub_ns, "first")
+    # Never lost it: still Applied, and not even briefly False (the transition time is
+    # the one from before the second Placement came).
+    kept = ("status", "reason", "message", "lastTransitionTime")
+    assert {k: condition(after, "Applied").get(k) for k in kept} == {
+        k: condition(before, "Applied").get(k) for k in kept
+    }
+    assert live["data"] == {"by": "flotilla"}

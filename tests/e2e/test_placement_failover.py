@@ -84,7 +84,7 @@ async def test_a_flapping_member_does_not_make_work_thrash(
     async with fleet.client(HUB) as hub:
         await create(hub, hub_ns, deployment("svc", replicas=6))
         spec = _spec(failback=True)
-        spec["failover"]["tolerationSeconds"] = 15
+        spec["failover"]["tolerationSeconds"] = 25
         await create(hub, hub_ns, placement("svc", spec))
     # A member healed by an earlier test may still be backing off in its controllers.
     await wait_condition(fleet, hub_ns, "svc", "Available", "True", timeout=120)
@@ -103,7 +103,7 @@ async def test_a_flapping_member_does_not_make_work_thrash(
         await sample(1)
         for _ in range(2):
             fleet.cli("fault", victim, "hang")
-            await sample(28)
+            await sample(40)
             fleet.cli("fault", victim, "heal")
             await sample(3)
     finally:

@@ -245,9 +245,14 @@ async def test_pod_security_of_the_hub_namespace_holds_for_pod_templates(
     await _escalating_placement(fleet, hub_ns, member)
     controller = controllers.start()
     try:
-        status = await wait_condition(fleet, hub_ns, "escalating", "Applied", "False")
-        errors = {r["name"]: r.get("error", "") for r in status.get("resources") or []}
-        assert "its pod template" in errors["web"], errors
+
+        async def judged() -> dict[str, str] | None:  # not "not yet": the hub's verdict
+            status = await placement_status(fleet, hub_ns, "escalating")
+            errors = {r["name"]: r.get("error", "") for r in status.get("resources") or []}
+            web = errors.get("web", "")
+            return errors if "its pod template" in web and "not yet" not in web else None
+
+        errors = await eventually(judged, timeout=60, what="the hub judged the pod template")
         assert "PodSecurity" in errors["web"] or "baseline" in errors["web"], errors
         await _only_api_lands(fleet, hub_ns, member)
     finally:

@@ -161,15 +161,20 @@ _ADMISSION = "admissionregistration.k8s.io/v1"
 
 
 def _dry_run_only() -> list[dict[str, Any]]:
-    """A ValidatingAdmissionPolicy that refuses the controller's creates of template kinds
-    and Pods unless they are dry runs: RBAC cannot say "dry-run only", the hub can."""
-    groups: dict[str, list[str]] = {g: list(r) for g, r in TEMPLATE_RESOURCES.items()}
-    groups[""] = [*groups.get("", []), "pods"]
+    """A ValidatingAdmissionPolicy that refuses every create by the controller that is not a
+    dry run, but for its Events and its Lease: RBAC cannot say "dry-run only", the hub can.
+    It covers every kind, so one an admin lets the controller read (and create, for the
+    admission check) stays dry-run only too."""
     account = f"system:serviceaccount:{SYSTEM_NAMESPACE}:{CONTROLLER}"
     rules = [
-        {"apiGroups": [group], "apiVersions": ["*"], "operations": ["CREATE"], "resources": r}
-        for group, r in groups.items()
+        {"apiGroups": ["*"], "apiVersions": ["*"], "operations": ["CREATE"], "resources": ["*"]}
     ]
+    its_own = [
+        {"apiGroups": ["", "events.k8s.io"], "apiVersions": ["*"], "operations": ["CREATE"],
+         "resources": ["events"]},
+        {"apiGroups": ["coordination.k8s.io"], "apiVersions": ["*"], "operations": ["CREATE"],
+         "resources": ["leases"]},
+    ]  # fmt: skip
     return [
         {
             "apiVersion": _ADMISSION,
@@ -177,7 +182,7 @@ def _dry_run_only() -> list[dict[str, Any]]:
             "metadata": {"name": DRY_RUN_ONLY, "labels": LABELS},
             "spec": {
                 "failurePolicy": "Fail",
-                "matchConstraints": {"resourceRules": rules},
+                "matchConstraints": {"resourceRules": rules, "excludeResourceRules": its_own},
                 "matchConditions": [
                     {
                         "name": "the-controller",

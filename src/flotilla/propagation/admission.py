@@ -108,7 +108,19 @@ class HubAdmission:
         answer = await self._dry_run(collection, body, secret=(api_version, kind) == SECRET)
         pod = pod_of(manifest)
         if answer == "" and pod is not None and namespace:
-            pods = resource_path("v1", "pods", namespace=namespace)
+            answer = await self._judge_pod(pod, namespace)
+        return answer
+
+    async def _judge_pod(self, pod: dict[str, Any], namespace: str) -> str | None:
+        pods = resource_path("v1", "pods", namespace=namespace)
+        answer = await self._dry_run(pods, pod, secret=False, what="its pod template")
+        if answer and answer.startswith(PASSING) and pod["spec"].get("serviceAccountName"):
+            # A ServiceAccount that exists only on members (workload identity, say): judge
+            # the pod as the namespace's default account runs it; policies on the pod's
+            # fields (Pod Security, VAPs) are what this check is for.
+            pod = copy.deepcopy(pod)
+            pod["spec"].pop("serviceAccountName", None)
+            pod["spec"].pop("serviceAccount", None)
             answer = await self._dry_run(pods, pod, secret=False, what="its pod template")
         return answer
 
@@ -122,6 +134,12 @@ class HubAdmission:
         except ApiError as exc:
             if exc.status >= 500 or exc.status == 429:
                 return None
+            if (
+                collection.endswith("/pods")
+                and exc.status == 403
+                and "exceeded quota" in exc.message
+            ):
+                return ""  # the hub's quota counts the template already; members' quotas count
             if exc.status == 403 and "error looking up service account" in exc.message:
                 # The ServiceAccount admission plugin runs before Pod Security: without the
                 # account on the hub the pod cannot be judged. A namespace's `default` one
@@ -166,6 +184,9 @@ def pod_of(manifest: dict[str, Any]) -> dict[str, Any] | None:
     meta = manifest.get("metadata") or {}
     raw_meta = node.get("metadata")
     template_meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
+    spec = copy.deepcopy(node["spec"])
+    if (group, manifest.get("kind")) == ("apps", "StatefulSet"):
+        _claim_volumes(manifest, spec)
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -175,8 +196,26 @@ def pod_of(manifest: dict[str, Any]) -> dict[str, Any] | None:
             "labels": dict(template_meta.get("labels") or {}),
             "annotations": dict(template_meta.get("annotations") or {}),
         },
-        "spec": copy.deepcopy(node["spec"]),
+        "spec": spec,
     }
+
+
+def _claim_volumes(statefulset: dict[str, Any], spec: dict[str, Any]) -> None:
+    """The volumes a StatefulSet's controller adds to its pods for volumeClaimTemplates."""
+    claims = (statefulset.get("spec") or {}).get("volumeClaimTemplates") or []
+    name = str((statefulset.get("metadata") or {}).get("name") or "")
+    raw = spec.get("volumes")
+    volumes: list[Any] = raw if isinstance(raw, list) else []
+    have = {v.get("name") for v in volumes if isinstance(v, dict)}
+    for claim in claims:
+        claim_name = (
+            ((claim or {}).get("metadata") or {}).get("name") if isinstance(claim, dict) else None
+        )
+        if isinstance(claim_name, str) and claim_name not in have:
+            claim_ref = {"claimName": f"{claim_name}-{name}-0"}
+            volumes.append({"name": claim_name, "persistentVolumeClaim": claim_ref})
+    if volumes:
+        spec["volumes"] = volumes
 
 
 __all__ = ["HubAdmission", "pod_of"]

@@ -372,14 +372,7 @@ class PropagationController:
             await self._events.record(
                 regarding, reason="DriftCorrected", note=message, type_="Warning"
             )
-        records = dict(this.records)
-        records.update({c: o.record for c, o in outcomes.items() if o.record is not None})
-        status.prune_guard = [records[c] for c in sorted(records) if not pruning.idle(records[c])]
-        status.evacuated = sorted(
-            c for c in this.evacuated if not (c in outcomes and outcomes[c].pruned_all)
-        )
-        if this.confirmation and this.may_prune:  # a pass that may not prune keeps it
-            status.prune_confirmation_used = this.confirmation
+        _remember_guard(status, this, outcomes)
         drift = self._drift.last(this.owner)
         fill_status(
             status,
@@ -451,7 +444,10 @@ class PropagationController:
             confirmation=annotation if confirmed else "",
             evacuated=frozenset(evacuated),
             settling=_settling(evacuated, views, now, spec.failover.toleration_seconds),
-            records={record.cluster: record for record in status.prune_guard},
+            # Records of clusters no longer registered go: nothing there to guard.
+            records={
+                r.cluster: r for r in status.prune_guard if r.cluster in {v.name for v in views}
+            },
         )
 
     def _observe(
@@ -495,19 +491,35 @@ class PropagationController:
         if new == (placement.get("status") or {}) or not self._leading():
             return
         meta = placement["metadata"]
-        body = {"metadata": {"resourceVersion": meta.get("resourceVersion")}, "status": new}
-        try:
-            written = await self._hub.request(
-                "PATCH", f"{placement_path(meta)}/status",
-                body=body, content_type="application/merge-patch+json",
-            )  # fmt: skip
-        except NotFound:
+        key = f"{meta['namespace']}/{meta['name']}"
+        path = f"{placement_path(meta)}/status"
+        version = meta.get("resourceVersion")
+        # Twice at most: a 409 because someone changed the Placement's metadata or spec
+        # (not its status) since this pass read it must not lose what the pass did (its
+        # prunes count toward the guard); the status we started from is still there, so
+        # ours goes over it.
+        for _ in range(2):
+            body = {"metadata": {"resourceVersion": version}, "status": new}
+            try:
+                written = await self._hub.request(
+                    "PATCH", path, body=body, content_type="application/merge-patch+json"
+                )
+            except NotFound:
+                return
+            except Conflict:
+                try:
+                    current = await self._hub.get(placement_path(meta))
+                except KubeError:
+                    current = None
+                if not current or (current.get("status") or {}) != (placement.get("status") or {}):
+                    self.queue.add_after(key, STALE_RETRY)  # another writer: judge again
+                    return
+                version = (current.get("metadata") or {}).get("resourceVersion")
+                continue
+            self._written[key] = str(
+                ((written or {}).get("metadata") or {}).get("resourceVersion") or ""
+            )
             return
-        except Conflict:
-            self.queue.add(f"{meta['namespace']}/{meta['name']}")
-            return
-        version = str(((written or {}).get("metadata") or {}).get("resourceVersion") or "")
-        self._written[f"{meta['namespace']}/{meta['name']}"] = version
 
 
 def _regarding(placement: dict[str, Any]) -> Regarding:
@@ -515,6 +527,31 @@ def _regarding(placement: dict[str, Any]) -> Regarding:
     return Regarding(
         API_VERSION, PLACEMENT.kind, meta["namespace"], meta["name"], str(meta.get("uid") or "")
     )
+
+
+def _remember_guard(status: PlacementStatus, this: Pass, outcomes: dict[str, Outcome]) -> None:
+    """The deletion guard's memory after a pass, into status (a new leader reads it there).
+
+    A member held before and not judged again this pass (unreachable, settling, past its
+    deadline) is still held: its PruneBlocked message stays, as does its confirmation.
+    """
+    records = dict(this.records)
+    records.update({c: o.record for c, o in outcomes.items() if o.record is not None})
+    for cluster, record in records.items():  # held, and not judged again this pass
+        judged = cluster in outcomes and outcomes[cluster].record is not None
+        if record.blocked_digest and not judged and this.may_prune:
+            outcome = outcomes.setdefault(cluster, Outcome())
+            outcome.prune_blocked = outcome.prune_blocked or (
+                f"{cluster}: the deletion guard still holds what it held (not looked at "
+                f"again this pass); `flotilla placement confirm-prune {this.name} -n "
+                f"{this.namespace}` lets it go"
+            )
+    status.prune_guard = [records[c] for c in sorted(records) if not pruning.idle(records[c])]
+    status.evacuated = sorted(
+        c for c in this.evacuated if not (c in outcomes and outcomes[c].pruned_all)
+    )
+    if this.confirmation and any(o.confirmation_spent for o in outcomes.values()):
+        status.prune_confirmation_used = this.confirmation  # it let something go: spent
 
 
 def _settling(
@@ -528,9 +565,15 @@ def _settling(
     for cluster in evacuated:
         since = ready_since.get(cluster)
         left = toleration - ((now - since).total_seconds() if since else 0.0)
+        if cluster in ready_since and since is None and _ready(views, cluster):
+            continue  # Ready, with no time to count from: settled, as the scheduler says
         if since is None or left > 0:
             waits[cluster] = max(left, 1.0)
     return waits
+
+
+def _ready(views: list[ClusterView], cluster: str) -> bool:
+    return any(view.name == cluster and view.ready for view in views)
 
 
 def _older(placement: dict[str, Any], written: str | None) -> bool:

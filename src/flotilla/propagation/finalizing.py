@@ -85,6 +85,9 @@ class Finalizer:
             )
             return await self._remove(placement)
         now = self._clock.now()
+        # Patience with unreachable members counts from when deleting was decided: the
+        # delete, or the confirmation that ended a hold.
+        since = pruning.parse_time(str(meta.get("deletionTimestamp"))) or now
         if self._namespace_terminating(namespace):
             annotation = str((meta.get("annotations") or {}).get(CONFIRM_PRUNE_ANNOTATION) or "")
             if not pruning.confirmation_valid(
@@ -104,6 +107,7 @@ class Finalizer:
                 )  # fmt: skip
                 await self._write_status(placement, status, status.observed_generation or 0)
                 return Result(requeue_after=HELD_RECHECK)
+            since = max(since, pruning.parse_time(annotation) or since)
         this = Pass(namespace, name, tuple(sorted(set(status.managed_kinds))), now, unguarded=True)
         ready = self._ready()
         pending = []
@@ -116,8 +120,7 @@ class Finalizer:
                 continue
             if not await self._sync_members.prune(Outcome(), this, member, None):
                 pending.append(cluster)
-        waited = now - (pruning.parse_time(str(meta.get("deletionTimestamp"))) or now)
-        if pending and waited.total_seconds() < FINALIZE_PATIENCE:
+        if pending and (now - since).total_seconds() < FINALIZE_PATIENCE:
             return Result(requeue_after=2.0)  # members still hold copies: try again
         if pending:
             logger.warning(

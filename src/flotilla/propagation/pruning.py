@@ -69,6 +69,8 @@ class Decision:
     """Why the guard holds (for the PruneBlocked condition); "" when it does not."""
     wait: float | None = None
     """Seconds until the grace period of the waiting objects ends, when some wait."""
+    confirmed: bool = False
+    """A confirmation let this deletion past the guard (so the confirmation is spent)."""
 
 
 def decide(
@@ -91,8 +93,9 @@ def decide(
     mine = [item for item in managed if object_key(item)[2] == namespace]
     wanted = set(wanted)
     unwanted = [item for item in mine if object_key(item) not in wanted]
-    if not unwanted:
-        return Decision((), record.model_copy(update={"pending_since": None, "pending_digest": ""}))
+    if not unwanted:  # nothing waits, nothing is held (a later confirmation matches nothing)
+        idle_now = {"pending_since": None, "pending_digest": "", "blocked_digest": ""}
+        return Decision((), record.model_copy(update=idle_now))
 
     digest = _digest_of(unwanted)
     if record.pending_digest != digest or record.pending_since is None:
@@ -106,7 +109,8 @@ def decide(
         total = len(mine) + record.pruned_in_window
         share = 100 * removing / total
         # A confirmation lets go exactly what the guard held: not what became unwanted since.
-        if share > guard_percent and not (confirmed and record.blocked_digest == digest):
+        released = confirmed and record.blocked_digest == digest
+        if share > guard_percent and not released:
             message = (
                 f"{cluster}: pruning would remove {removing} of {total} objects within "
                 f"{GUARD_WINDOW.total_seconds():.0f}s ({share:.0f}% > {guard_percent}%)"
@@ -122,7 +126,10 @@ def decide(
             "pruned_in_window": record.pruned_in_window + len(unwanted),
         }
     )
-    return Decision(tuple(prune_order(unwanted)), done)
+    over = guarded and 100 * (len(unwanted) + record.pruned_in_window) > guard_percent * (
+        len(mine) + record.pruned_in_window
+    )
+    return Decision(tuple(prune_order(unwanted)), done, confirmed=over)
 
 
 def idle(record: PruneRecord) -> bool:

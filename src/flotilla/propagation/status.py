@@ -41,6 +41,8 @@ class Outcome:
     """The deletion guard's memory for this cluster after the pass (None: unchanged)."""
     pruned_all: bool = False
     """Nothing of this Placement that is unwanted is left here."""
+    confirmation_spent: bool = False
+    """A confirmation let a deletion here past the guard."""
 
 
 def fill_status(

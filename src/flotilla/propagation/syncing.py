@@ -253,6 +253,7 @@ class MemberSync:
             confirmed=this.confirmed,
         )
         outcome.record = decision.record
+        outcome.confirmation_spent = decision.confirmed
         if decision.wait is not None:
             outcome.wait = min(outcome.wait or decision.wait, decision.wait)
         if decision.blocked:
