@@ -7,7 +7,8 @@
    in the same run: the same server-side applies sent directly by a minimal concurrent client;
 3. failover: member crash to all replicas Available on the survivors, median of --failovers,
    with the default failover settings (tolerationSeconds 10);
-4. drift: a managed field changed on a member, time until it is reverted, p50/p99;
+4. drift: a managed field changed on a member (one object per trial: the same object
+   changed back again and again is a fight, backed off from), time to revert, p50/p99;
 5. controller memory per managed object (PSS before and after the bulk placement).
 
 Usage: python bench/propagation.py [--trials 20] [--failovers 5] [--parts latency8,bulk]
@@ -289,26 +290,37 @@ class Bench:
         raise TimeoutError(f"svc in {namespace} not available on {members}")
 
     async def drift(self, trials: int) -> list[float]:
+        """One managed field changed on a member, per object, until reverted. Each trial
+        drifts its own ConfigMap: the same object changed back again and again within a
+        minute is a fight, which the controller backs off from on purpose."""
         namespace = await self.namespace()
         member = self.members[0]
         async with self.client(HUB) as hub:
-            await hub.create(resource_path("v1", "configmaps", namespace=namespace), _config_map(0))
+            for trial in range(trials):
+                collection = resource_path("v1", "configmaps", namespace=namespace)
+                await hub.create(collection, _config_map(trial))
         spec = {
             "resourceSelectors": [{"apiVersion": "v1", "kind": "ConfigMap"}],
             "clusterAffinity": {"clusterNames": [member]},
         }
         await self.place(namespace, "drift", spec)
-        path = resource_path("v1", "configmaps", namespace=namespace, name="cm-00000")
         times = []
         async with self.client(member) as client:
-            while True:
-                try:
-                    await client.get(path)
-                    break
-                except NotFound:
-                    await asyncio.sleep(0.05)
+            for trial in range(trials):
+                path = resource_path(
+                    "v1", "configmaps", namespace=namespace, name=f"cm-{trial:05d}"
+                )
+                while True:
+                    try:
+                        await client.get(path)
+                        break
+                    except NotFound:
+                        await asyncio.sleep(0.05)
             await asyncio.sleep(1)
             for trial in range(trials):
+                path = resource_path(
+                    "v1", "configmaps", namespace=namespace, name=f"cm-{trial:05d}"
+                )
                 start = time.perf_counter()
                 await client.request(
                     "PATCH", path, params={"fieldManager": "bench-editor"},
@@ -316,7 +328,7 @@ class Bench:
                     content_type="application/merge-patch+json",
                 )  # fmt: skip
                 while True:  # polling is what is measured here
-                    if (await client.get(path))["data"]["value"] == "0":
+                    if (await client.get(path))["data"]["value"] == str(trial):
                         break
                     await asyncio.sleep(0.005)
                 times.append(time.perf_counter() - start)

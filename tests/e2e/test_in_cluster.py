@@ -41,6 +41,7 @@ from flotilla.kube import (
     ConnectionConfig,
     Forbidden,
     KubeClient,
+    KubeError,
     NotFound,
     load_kubeconfig,
     resource_path,
@@ -221,6 +222,29 @@ async def test_the_shipped_rbac_reads_secrets_only_in_flotilla_system(
         for elsewhere in (None, "default", "kube-system"):
             with pytest.raises(Forbidden):
                 await client.get(resource_path("v1", "secrets", namespace=elsewhere))
+
+
+async def test_the_controller_may_only_dry_run_create_templates(
+    fleet: LocalFleet, service_account: Path
+) -> None:
+    """RBAC lets it create template kinds (for the admission check); the shipped policy
+    makes the hub refuse any such create that is not a dry run."""
+    collection = resource_path("v1", "configmaps", namespace="default")
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "sa-probe-"}}
+    async with _as_the_service_account(service_account, fleet) as client:
+        await client.request("POST", collection, params={"dryRun": "All"}, body=body)
+
+        async def refused() -> str | None:  # a new policy takes a moment to be in force
+            try:
+                created = await client.create(collection, body)
+            except KubeError as exc:
+                return str(exc)
+            async with fleet.client(HUB) as hub:  # it got through: take it away again
+                await hub.delete(f"{collection}/{created['metadata']['name']}")
+            return None
+
+        refusal = await eventually(refused, timeout=30, what="a real create refused")
+    assert "dry-run create" in refusal, refusal
 
 
 async def test_the_controller_in_a_pods_environment_leads_probes_and_propagates(
