@@ -94,7 +94,13 @@ from flotilla.propagation.status import (
     resource_status,
     status_of,
 )
-from flotilla.propagation.syncing import MEMBER_DEADLINE, MemberSync, Pass
+from flotilla.propagation.syncing import (
+    MEMBER_DEADLINE,
+    MemberSync,
+    Pass,
+    remember_guard,
+    settling,
+)
 from flotilla.propagation.tenancy import DEFAULT_TENANCY, TenancyPolicy
 from flotilla.runtime.clock import Clock
 from flotilla.runtime.controller import Controller, Result
@@ -372,7 +378,7 @@ class PropagationController:
             await self._events.record(
                 regarding, reason="DriftCorrected", note=message, type_="Warning"
             )
-        _remember_guard(status, this, outcomes)
+        remember_guard(status, this, outcomes)
         drift = self._drift.last(this.owner)
         fill_status(
             status,
@@ -443,7 +449,7 @@ class PropagationController:
             grace_seconds=spec.deletion_guard.grace_period_seconds,
             confirmation=annotation if confirmed else "",
             evacuated=frozenset(evacuated),
-            settling=_settling(evacuated, views, now, spec.failover.toleration_seconds),
+            settling=settling(evacuated, views, now, spec.failover.toleration_seconds),
             # Records of clusters no longer registered go: nothing there to guard.
             records={
                 r.cluster: r for r in status.prune_guard if r.cluster in {v.name for v in views}
@@ -527,53 +533,6 @@ def _regarding(placement: dict[str, Any]) -> Regarding:
     return Regarding(
         API_VERSION, PLACEMENT.kind, meta["namespace"], meta["name"], str(meta.get("uid") or "")
     )
-
-
-def _remember_guard(status: PlacementStatus, this: Pass, outcomes: dict[str, Outcome]) -> None:
-    """The deletion guard's memory after a pass, into status (a new leader reads it there).
-
-    A member held before and not judged again this pass (unreachable, settling, past its
-    deadline) is still held: its PruneBlocked message stays, as does its confirmation.
-    """
-    records = dict(this.records)
-    records.update({c: o.record for c, o in outcomes.items() if o.record is not None})
-    for cluster, record in records.items():  # held, and not judged again this pass
-        judged = cluster in outcomes and outcomes[cluster].record is not None
-        if record.blocked_digest and not judged and this.may_prune:
-            outcome = outcomes.setdefault(cluster, Outcome())
-            outcome.prune_blocked = outcome.prune_blocked or (
-                f"{cluster}: the deletion guard still holds what it held (not looked at "
-                f"again this pass); `flotilla placement confirm-prune {this.name} -n "
-                f"{this.namespace}` lets it go"
-            )
-    status.prune_guard = [records[c] for c in sorted(records) if not pruning.idle(records[c])]
-    status.evacuated = sorted(
-        c for c in this.evacuated if not (c in outcomes and outcomes[c].pruned_all)
-    )
-    if this.confirmation and any(o.confirmation_spent for o in outcomes.values()):
-        status.prune_confirmation_used = this.confirmation  # it let something go: spent
-
-
-def _settling(
-    evacuated: set[str], views: list[ClusterView], now: datetime.datetime, toleration: float
-) -> dict[str, float]:
-    """Evacuated clusters not yet back for ``toleration`` seconds, and how long until they
-    are. A cluster that was only briefly lost is not emptied the moment it answers: until it
-    has been Ready that long, the scheduler may still choose it again."""
-    ready_since = {view.name: view.ready_since if view.ready else None for view in views}
-    waits = {}
-    for cluster in evacuated:
-        since = ready_since.get(cluster)
-        left = toleration - ((now - since).total_seconds() if since else 0.0)
-        if cluster in ready_since and since is None and _ready(views, cluster):
-            continue  # Ready, with no time to count from: settled, as the scheduler says
-        if since is None or left > 0:
-            waits[cluster] = max(left, 1.0)
-    return waits
-
-
-def _ready(views: list[ClusterView], cluster: str) -> bool:
-    return any(view.name == cluster and view.ready for view in views)
 
 
 def _older(placement: dict[str, Any], written: str | None) -> bool:

@@ -5,6 +5,10 @@ one member within ``MEMBER_DEADLINE``: a member that hangs mid-apply costs the p
 long at most and its objects report why, while the other members go on. Member objects
 are read from the member's informers of managed objects (``flotilla.io/managed-by`` and
 this hub's ``flotilla.io/hub``), resolved with the member's own REST mapping.
+
+``settling`` and ``remember_guard`` are the two pure rules around a pass's prunes: which
+evacuated members must wait before they are emptied, and what the deletion guard keeps in
+status afterwards.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flotilla.api.labels import HUB_LABEL, MANAGED_SELECTOR, PLACEMENT_LABEL, label_of
-from flotilla.api.placement import PruneRecord
+from flotilla.api.placement import PlacementStatus, PruneRecord
 from flotilla.clusters.connections import MemberConnections
 from flotilla.kube import KubeError, UnknownKind, resource_path
+from flotilla.placement import ClusterView
 from flotilla.propagation import pruning
 from flotilla.propagation.applier import APPLY_CONCURRENCY, Applier, Member, Target, batches
 from flotilla.propagation.selection import SYNC_TIMEOUT
@@ -284,4 +289,51 @@ def _placement_values(item: dict[str, Any]) -> list[str]:
     return [owner] if owner else []
 
 
-__all__ = ["MEMBER_DEADLINE", "MemberSync", "Pass", "owned_by"]
+def remember_guard(status: PlacementStatus, this: Pass, outcomes: dict[str, Outcome]) -> None:
+    """The deletion guard's memory after a pass, into status (a new leader reads it there).
+
+    A member held before and not judged again this pass (unreachable, settling, past its
+    deadline) is still held: its PruneBlocked message stays, as does its confirmation.
+    """
+    records = dict(this.records)
+    records.update({c: o.record for c, o in outcomes.items() if o.record is not None})
+    for cluster, record in records.items():  # held, and not judged again this pass
+        judged = cluster in outcomes and outcomes[cluster].record is not None
+        if record.blocked_digest and not judged and this.may_prune:
+            outcome = outcomes.setdefault(cluster, Outcome())
+            outcome.prune_blocked = outcome.prune_blocked or (
+                f"{cluster}: the deletion guard still holds what it held (not looked at "
+                f"again this pass); `flotilla placement confirm-prune {this.name} -n "
+                f"{this.namespace}` lets it go"
+            )
+    status.prune_guard = [records[c] for c in sorted(records) if not pruning.idle(records[c])]
+    status.evacuated = sorted(
+        c for c in this.evacuated if not (c in outcomes and outcomes[c].pruned_all)
+    )
+    if this.confirmation and any(o.confirmation_spent for o in outcomes.values()):
+        status.prune_confirmation_used = this.confirmation  # it let something go: spent
+
+
+def settling(
+    evacuated: set[str], views: list[ClusterView], now: datetime.datetime, toleration: float
+) -> dict[str, float]:
+    """Evacuated clusters not yet back for ``toleration`` seconds, and how long until they
+    are. A cluster that was only briefly lost is not emptied the moment it answers: until it
+    has been Ready that long, the scheduler may still choose it again."""
+    ready_since = {view.name: view.ready_since if view.ready else None for view in views}
+    waits = {}
+    for cluster in evacuated:
+        since = ready_since.get(cluster)
+        left = toleration - ((now - since).total_seconds() if since else 0.0)
+        if cluster in ready_since and since is None and _ready(views, cluster):
+            continue  # Ready, with no time to count from: settled, as the scheduler says
+        if since is None or left > 0:
+            waits[cluster] = max(left, 1.0)
+    return waits
+
+
+def _ready(views: list[ClusterView], cluster: str) -> bool:
+    return any(view.name == cluster and view.ready for view in views)
+
+
+__all__ = ["MEMBER_DEADLINE", "MemberSync", "Pass", "owned_by", "remember_guard", "settling"]
