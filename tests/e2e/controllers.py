@@ -64,26 +64,40 @@ class Controllers:
             "--kubeconfig", str(self.kubeconfig), "--metrics-bind-address", "127.0.0.1:0",
             *(["--identity", identity] if identity else []), *args,
         ]  # fmt: skip
-        with log.open("wb") as handle:
-            process = subprocess.Popen(
-                command, stdout=handle, stderr=subprocess.STDOUT, env=dict(os.environ)
-            )
-        controller = ControllerProcess(process, log, identity=identity)
+        controller = launch(command, log, identity=identity, env=dict(os.environ))
         self.started.append(controller)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            found = re.search(r"serving /metrics on [\d.]+:(\d+)", log.read_text())
-            if found:
-                controller.port = int(found.group(1))
-                return controller
-            if process.poll() is not None:
-                raise AssertionError(f"controller exited:\n{log.read_text()}")
-            time.sleep(0.1)
-        raise AssertionError(f"controller did not start serving:\n{log.read_text()}")
+        return controller
 
     def stop_all(self) -> None:
         for controller in self.started:
             controller.stop()
+
+
+def launch(
+    command: list[str],
+    log: Path,
+    *,
+    identity: str,
+    env: dict[str, str],
+    cwd: Path | None = None,
+) -> ControllerProcess:
+    """Start a controller process and return once it serves /metrics (its port known)."""
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            command, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=cwd
+        )
+    controller = ControllerProcess(process, log, identity=identity)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = re.search(r"serving /metrics on [\d.]+:(\d+)", log.read_text())
+        if found:
+            controller.port = int(found.group(1))
+            return controller
+        if process.poll() is not None:
+            raise AssertionError(f"controller exited:\n{log.read_text()}")
+        time.sleep(0.1)
+    controller.kill()
+    raise AssertionError(f"controller did not start serving:\n{log.read_text()}")
 
 
 async def later_passes(controller: ControllerProcess, count: int = 3) -> None:

@@ -46,7 +46,7 @@ from flotilla.kube import (
     load_kubeconfig,
     resource_path,
 )
-from tests.e2e.controllers import ControllerProcess
+from tests.e2e.controllers import ControllerProcess, launch
 from tests.e2e.localfleet import LocalFleet
 from tests.e2e.placements import config_map, create, placement, wait_condition
 from tests.e2e.waiting import eventually
@@ -146,22 +146,10 @@ class Pods:
             "--service-account-dir", str(self.service_account),
         ]  # fmt: skip
         log = self.logs / f"in-cluster-{name}.log"
-        with log.open("wb") as handle:
-            process = subprocess.Popen(
-                command, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=home
-            )
-        pod = ControllerProcess(process, log, identity=name)
+        pod = launch(command, log, identity=name, env=env, cwd=home)
+        assert "serving /metrics on 0.0.0.0:" in log.read_text(), "not bound for the kubelet"
         self.started.append(pod)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            found = re.search(r"serving /metrics on 0\.0\.0\.0:(\d+)", log.read_text())
-            if found:
-                pod.port = int(found.group(1))
-                return pod
-            if process.poll() is not None:
-                raise AssertionError(f"controller exited:\n{log.read_text()}")
-            time.sleep(0.1)
-        raise AssertionError(f"controller did not start serving:\n{log.read_text()}")
+        return pod
 
     def stop_all(self) -> None:
         for pod in self.started:
