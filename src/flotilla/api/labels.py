@@ -6,7 +6,8 @@ What a managed object on a member carries, and why:
 
 - ``flotilla.io/managed-by=flotilla``: member informers watch only these;
 - ``flotilla.io/placement=<namespace>.<name>``: the Placement that owns it (prune and the
-  ownership check read it);
+  ownership check read it), or ``flotilla.io/application=<namespace>.<name>``: the GitOps
+  Application that owns it; never both;
 - ``flotilla.io/hub=<hub id>``: the hub that wrote it. Two hubs writing to one member, or a
   restore of labelled objects into another fleet, never take or prune each other's objects.
   The hub id is the uid of the hub's ``flotilla-system`` namespace (``hub_identity``).
@@ -27,6 +28,9 @@ FIELD_MANAGER = "flotilla"
 MANAGED_BY_LABEL = "flotilla.io/managed-by"
 MANAGED_BY = "flotilla"
 PLACEMENT_LABEL = "flotilla.io/placement"
+APPLICATION_LABEL = "flotilla.io/application"
+OWNER_LABELS = {PLACEMENT_LABEL: "placement", APPLICATION_LABEL: "application"}
+"""The labels that name what owns a managed object, and what messages call that owner."""
 HUB_LABEL = "flotilla.io/hub"
 MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY}"
 
@@ -42,6 +46,15 @@ def hub_identity(namespace: dict[str, Any]) -> str:
     return str((namespace.get("metadata") or {}).get("uid") or "")
 
 
+def owner_of(item: dict[str, Any]) -> str:
+    """What owns a managed object, as messages say it ("placement shop.web"); "" if nothing."""
+    for label, what in OWNER_LABELS.items():
+        value = label_of(item, label)
+        if value:
+            return f"{what} {value}"
+    return ""
+
+
 def label_of(item: dict[str, Any], label: str) -> str:
     """A label of an API object, "" when absent (labels may be null on the wire)."""
     labels = (item.get("metadata") or {}).get("labels") or {}
@@ -50,6 +63,7 @@ def label_of(item: dict[str, Any], label: str) -> str:
 
 
 __all__ = [
+    "APPLICATION_LABEL",
     "CONFIRM_PRUNE_ANNOTATION",
     "FIELD_MANAGER",
     "FINALIZER",
@@ -58,7 +72,9 @@ __all__ = [
     "MANAGED_BY",
     "MANAGED_BY_LABEL",
     "MANAGED_SELECTOR",
+    "OWNER_LABELS",
     "PLACEMENT_LABEL",
     "hub_identity",
     "label_of",
+    "owner_of",
 ]

@@ -24,8 +24,8 @@ from flotilla.api.labels import (
     HUB_LABEL,
     MANAGED_BY,
     MANAGED_BY_LABEL,
-    PLACEMENT_LABEL,
     label_of,
+    owner_of,
 )
 from flotilla.api.placement import ResourceStatus
 from flotilla.kube import (
@@ -104,10 +104,10 @@ class Applier:
         self._applied.pop((cluster, path), None)
 
     def holder(self, item: dict[str, Any]) -> str:
-        """Who owns a live object: its Placement ("ns.name") when this hub's, else ""."""
+        """Who owns a live object when this hub's (``owner_of``: "placement ns.name"), else ""."""
         if label_of(item, HUB_LABEL) != self.hub_id:
             return ""
-        return label_of(item, PLACEMENT_LABEL)
+        return owner_of(item)
 
     # -- applying ---------------------------------------------------------------------------
 
@@ -248,7 +248,7 @@ class Applier:
                 who = self._drift.fighting_with(cluster, path)
                 error = f"changed again and again by {who!r}; next revert in {wait:.0f}s"
                 return resource_status(cluster, manifest, live=live, error=error), "", wait
-        owner = label_of(manifest, PLACEMENT_LABEL)
+        owner = owner_of(manifest)
         async with semaphore:
             # Never take over (and later prune) an object someone else made, another
             # Placement's or another hub's: the cache of managed objects holds every
@@ -266,7 +266,7 @@ class Applier:
                 except KubeError as exc:
                     return resource_status(cluster, manifest, error=_short(exc)), "", 0.0
             if holder is not None and holder != owner:
-                why = f"placement {holder}" if holder else "something other than this hub"
+                why = holder or "something other than this hub"
                 message = f"exists on the member and is managed by {why}; not touched"
                 return resource_status(cluster, manifest, error=message), "", 0.0
             if record is not None and live is not None and record.digest == this_digest:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flotilla.api.labels import FIELD_MANAGER, PLACEMENT_LABEL
+from flotilla.api.labels import FIELD_MANAGER, OWNER_LABELS
 from flotilla.runtime.clock import Clock
 from flotilla.runtime.metrics import Metrics
 
@@ -100,7 +100,8 @@ class DriftRecorder:
         """Note a correction of ``manifest`` on ``cluster``; the note for its Event (the same
         for every revert of one fight, so Events aggregate)."""
         manager = ", ".join(managers)
-        owner = str((manifest["metadata"].get("labels") or {}).get(PLACEMENT_LABEL, ""))
+        labels = manifest["metadata"].get("labels") or {}
+        owner = next((str(labels[key]) for key in OWNER_LABELS if labels.get(key)), "")
         key = (cluster, owner)
         self._counts[key] = self._counts.get(key, 0) + 1
         what = f"{manifest['kind']} {manifest['metadata']['name']}"

@@ -2,9 +2,10 @@
 
 "Unsure" never means "delete". The rules, in the order ``decide`` applies them:
 
-1. Only this Placement's objects are candidates: they carry its placement label *and* this
-   hub's id (the member informer's selector), and they live in the Placement's namespace.
-   A label copied onto an object elsewhere never makes it prunable.
+1. Only this owner's objects are candidates: they carry its owner label *and* this hub's
+   id (the member informer's selector), and they live in the namespaces it writes (a
+   Placement's own; an Application's destination and those its syncs wrote). A label
+   copied onto an object elsewhere never makes it prunable.
 2. An object is pruned only after it has been unwanted for the grace period. The grace
    restarts whenever the set of unwanted objects changes, so a template deleted and created
    again (``kubectl replace --force``) is not a delete.
@@ -76,7 +77,7 @@ class Decision:
 def decide(
     *,
     cluster: str,
-    namespace: str,
+    namespaces: frozenset[str],
     managed: Sequence[dict[str, Any]],
     wanted: Iterable[ObjectKey],
     record: PruneRecord | None,
@@ -86,11 +87,12 @@ def decide(
     guarded: bool,
     confirmed: bool = False,
 ) -> Decision:
-    """Which of ``managed`` (this Placement's objects on ``cluster``) to delete now."""
+    """Which of ``managed`` (this owner's objects on ``cluster``) to delete now; only those
+    in ``namespaces`` ("" for cluster-scoped objects) are ever candidates."""
     record = record or PruneRecord(cluster=cluster)
     if record.window_start is not None and now - record.window_start >= GUARD_WINDOW:
         record = record.model_copy(update={"window_start": None, "pruned_in_window": 0})
-    mine = [item for item in managed if object_key(item)[2] == namespace]
+    mine = [item for item in managed if object_key(item)[2] in namespaces]
     wanted = set(wanted)
     unwanted = [item for item in mine if object_key(item) not in wanted]
     if not unwanted:  # nothing waits, nothing is held (a later confirmation matches nothing)

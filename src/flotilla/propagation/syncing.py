@@ -34,7 +34,6 @@ from flotilla.runtime.informer import Handler, Informer
 
 MEMBER_DEADLINE = 20.0
 """How long one member's part of a pass may take."""
-PLACEMENT_INDEX = "placement"
 
 
 @dataclass(frozen=True)
@@ -62,11 +61,28 @@ class Pass:
     settling: dict[str, float] = field(default_factory=dict)
     """Evacuated clusters not yet back for tolerationSeconds -> seconds left: not pruned."""
     records: dict[str, PruneRecord] = field(default_factory=dict)
+    owner_label: str = PLACEMENT_LABEL
+    """The label naming the owner on member objects (a GitOps Application has its own)."""
+    scope: frozenset[str] | None = None
+    """The member namespaces ("" for cluster-scoped) whose objects of this owner may be
+    pruned; None: the owner's own namespace (a Placement's)."""
+    ensure: str | None = None
+    """The member namespace made sure of before writing (``Applier.ensure_namespace``);
+    None: the owner's own namespace, "": none."""
+    confirm_command: str = "flotilla placement confirm-prune"
 
     @property
     def owner(self) -> str:
-        """The value of the placement label on what this Placement put on members."""
+        """The value of the owner label on what this owner put on members."""
         return f"{self.namespace}.{self.name}"
+
+    @property
+    def prunable_namespaces(self) -> frozenset[str]:
+        return frozenset({self.namespace}) if self.scope is None else self.scope
+
+    @property
+    def namespace_to_ensure(self) -> str:
+        return self.namespace if self.ensure is None else self.ensure
 
     @property
     def confirmed(self) -> bool:
@@ -142,7 +158,7 @@ class MemberSync:
         member = self.member(cluster)
         if member is None or not reachable:
             outcome.stranded = manifests is not None or self.cached_objects(
-                cluster, this.owner, this.kinds
+                cluster, this.owner, this.kinds, owner_label=this.owner_label
             )
             for manifest in manifests or []:
                 outcome.resources.append(
@@ -172,8 +188,8 @@ class MemberSync:
         member: Member,
         manifests: list[dict[str, Any]] | None,
     ) -> None:
-        if manifests:
-            refusal = await self._applier.ensure_namespace(member.client, this.namespace)
+        if manifests and this.namespace_to_ensure:
+            refusal = await self._applier.ensure_namespace(member.client, this.namespace_to_ensure)
             if refusal:  # someone else's namespace: write nothing, prune nothing
                 outcome.resources += [
                     resource_status(member.name, m, error=refusal) for m in manifests
@@ -203,7 +219,14 @@ class MemberSync:
         if this.may_prune:
             await self.prune(outcome, this, member, manifests)
 
-    def cached_objects(self, cluster: str, owner: str, kinds: Iterable[str]) -> bool:
+    def cached_objects(
+        self,
+        cluster: str,
+        owner: str,
+        kinds: Iterable[str],
+        *,
+        owner_label: str = PLACEMENT_LABEL,
+    ) -> bool:
         """Whether the last known state of an unreachable member holds objects of ``owner``."""
         mapper = self._members.mapper(cluster)
         for kind_key in kinds:
@@ -216,7 +239,7 @@ class MemberSync:
             )
             if informer is None or not informer.has_synced:
                 return (cluster, kind_key) in self._member_informers
-            if owned_by(informer, owner):
+            if owned_by(informer, owner, label=owner_label):
                 return True
         return False
 
@@ -244,10 +267,10 @@ class MemberSync:
             informer = await self.informer(member, api_version, kind)
             if informer is None:
                 return False  # cannot see everything: prune nothing this pass
-            managed += owned_by(informer, this.owner)
+            managed += owned_by(informer, this.owner, label=this.owner_label)
         decision = pruning.decide(
             cluster=member.name,
-            namespace=this.namespace,
+            namespaces=this.prunable_namespaces,
             managed=managed,
             wanted=[pruning.object_key(m) for m in manifests or []],
             record=this.records.get(member.name),
@@ -264,7 +287,7 @@ class MemberSync:
         if decision.blocked:
             outcome.prune_blocked = (
                 f"{decision.blocked}; check the templates, then run "
-                f"`flotilla placement confirm-prune {this.name} -n {this.namespace}`"
+                f"`{this.confirm_command} {this.name} -n {this.namespace}`"
             )
             return False
         if decision.wait is not None:
@@ -278,15 +301,20 @@ class MemberSync:
         return complete
 
 
-def owned_by(informer: Informer, owner: str) -> list[dict[str, Any]]:
-    """The objects of a member informer that carry ``owner``'s placement label."""
-    informer.add_index(PLACEMENT_INDEX, _placement_values)  # once per informer
-    return informer.by_index(PLACEMENT_INDEX, owner)
+def owned_by(
+    informer: Informer, owner: str, *, label: str = PLACEMENT_LABEL
+) -> list[dict[str, Any]]:
+    """The objects of a member informer that carry ``owner`` in the owner label ``label``."""
+    informer.add_index(label, _values_of(label))  # once per informer and label
+    return informer.by_index(label, owner)
 
 
-def _placement_values(item: dict[str, Any]) -> list[str]:
-    owner = label_of(item, PLACEMENT_LABEL)
-    return [owner] if owner else []
+def _values_of(label: str) -> Callable[[dict[str, Any]], list[str]]:
+    def values(item: dict[str, Any]) -> list[str]:
+        owner = label_of(item, label)
+        return [owner] if owner else []
+
+    return values
 
 
 def remember_guard(status: PlacementStatus, this: Pass, outcomes: dict[str, Outcome]) -> None:
@@ -303,7 +331,7 @@ def remember_guard(status: PlacementStatus, this: Pass, outcomes: dict[str, Outc
             outcome = outcomes.setdefault(cluster, Outcome())
             outcome.prune_blocked = outcome.prune_blocked or (
                 f"{cluster}: the deletion guard still holds what it held (not looked at "
-                f"again this pass); `flotilla placement confirm-prune {this.name} -n "
+                f"again this pass); `{this.confirm_command} {this.name} -n "
                 f"{this.namespace}` lets it go"
             )
     status.prune_guard = [records[c] for c in sorted(records) if not pruning.idle(records[c])]

@@ -115,8 +115,11 @@ class TenancyPolicy:
         return "*" in self.adoptable_namespaces or namespace in self.adoptable_namespaces
 
     def allows_cluster_scoped(self, group: str, kind: str) -> bool:
-        """Whether a tenant may place a cluster-scoped object of this kind."""
-        return group_kind(group, kind) in self.allowed_cluster_kinds
+        """Whether a tenant may place a cluster-scoped object of this kind (``*``: any)."""
+        return (
+            "*" in self.allowed_cluster_kinds
+            or group_kind(group, kind) in self.allowed_cluster_kinds
+        )
 
     def namespace_refusal(self, namespace: str) -> str | None:
         """Why a Placement in ``namespace`` may place nothing (None: it may place)."""

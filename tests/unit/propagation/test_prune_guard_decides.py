@@ -33,7 +33,7 @@ def decide(
 ) -> pruning.Decision:
     return pruning.decide(
         cluster="us-east",
-        namespace=NS,
+        namespaces=frozenset({NS}),
         managed=managed,
         wanted=[pruning.object_key(m) for m in wanted],
         record=record,
