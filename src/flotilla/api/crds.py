@@ -44,6 +44,10 @@ class KindInfo:
     categories: tuple[str, ...] = ("flotilla",)
     columns: tuple[PrinterColumn, ...] = field(default_factory=tuple)
     spec_required: bool = True
+    group: str = GROUP
+    version: str = VERSION
+    top_level: tuple[tuple[str, type[BaseModel]], ...] = ()
+    """Fields beside spec and status (an Application's ``operation``)."""
 
     @property
     def singular(self) -> str:
@@ -51,7 +55,11 @@ class KindInfo:
 
     @property
     def crd_name(self) -> str:
-        return f"{self.plural}.{GROUP}"
+        return f"{self.plural}.{self.group}"
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}"
 
 
 def structural(schema: dict[str, Any], defs: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -105,6 +113,8 @@ def crd(info: KindInfo) -> dict[str, Any]:
         "metadata": {"type": "object"},
         "spec": _model_schema(info.spec),
     }
+    for name, model in info.top_level:
+        properties[name] = _model_schema(model)
     if info.status is not None:
         properties["status"] = _model_schema(info.status)
     root: dict[str, Any] = {
@@ -115,7 +125,7 @@ def crd(info: KindInfo) -> dict[str, Any]:
     if info.spec_required:
         root["required"] = ["spec"]
     version: dict[str, Any] = {
-        "name": VERSION,
+        "name": info.version,
         "served": True,
         "storage": True,
         "schema": {"openAPIV3Schema": root},
@@ -137,7 +147,7 @@ def crd(info: KindInfo) -> dict[str, Any]:
         "kind": "CustomResourceDefinition",
         "metadata": {"name": info.crd_name},
         "spec": {
-            "group": GROUP,
+            "group": info.group,
             "scope": info.scope,
             "names": {
                 "kind": info.kind,

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from flotilla.api.application import (
+    ARGO_GROUP,
+    ARGO_VERSION,
+    ApplicationSpec,
+    ApplicationStatus,
+    Operation,
+)
 from flotilla.api.cluster import ClusterSpec, ClusterStatus
 from flotilla.api.crds import KindInfo, PrinterColumn
 from flotilla.api.placement import OverrideSpec, PlacementSpec, PlacementStatus
@@ -56,4 +63,28 @@ OVERRIDE = KindInfo(
     columns=(PrinterColumn("Age", "date", ".metadata.creationTimestamp"),),
 )
 
-ALL_KINDS: tuple[KindInfo, ...] = (CLUSTER, PLACEMENT, OVERRIDE)
+APPLICATION = KindInfo(
+    kind="Application",
+    plural="applications",
+    scope="Namespaced",
+    spec=ApplicationSpec,
+    status=ApplicationStatus,
+    description=(
+        "A git source rendered onto one cluster and kept in sync (Argo CD's Application, "
+        "served by Flotilla)."
+    ),
+    short_names=("app", "apps"),
+    categories=("flotilla", "argoproj"),
+    columns=(
+        PrinterColumn("Sync Status", "string", ".status.sync.status"),
+        PrinterColumn("Health Status", "string", ".status.health.status"),
+        PrinterColumn("Revision", "string", ".status.sync.revision", priority=10),
+        PrinterColumn("Project", "string", ".spec.project", priority=10),
+        PrinterColumn("Age", "date", ".metadata.creationTimestamp"),
+    ),
+    group=ARGO_GROUP,
+    version=ARGO_VERSION,
+    top_level=(("operation", Operation),),
+)
+
+ALL_KINDS: tuple[KindInfo, ...] = (CLUSTER, PLACEMENT, OVERRIDE, APPLICATION)

@@ -16,10 +16,11 @@ from typing import Any
 
 from flotilla.api.labels import FIELD_MANAGER
 from flotilla.hub.manifests import hub_manifests
-from flotilla.kube import KubeClient, KubeError, object_path
+from flotilla.kube import KubeClient, KubeError, NotFound, object_path
 from flotilla.runtime.clock import Clock, LoopClock
 
 POLL_SECONDS = 0.1
+MANAGED_BY_K8S = "app.kubernetes.io/managed-by"
 
 
 class InstallError(Exception):
@@ -50,7 +51,16 @@ async def install(
     clock: Clock | None = None,
 ) -> None:
     clock = clock or LoopClock()
-    manifests = hub_manifests()
+    manifests = []
+    for manifest in hub_manifests():
+        if await foreign_crd(client, manifest):
+            name = manifest["metadata"]["name"]
+            progress(
+                f"leaving CustomResourceDefinition {name} alone: another installation owns it "
+                "(Argo CD?); Flotilla's GitOps stays off on this hub"
+            )
+            continue
+        manifests.append(manifest)
     await apply_all(client, manifests, progress=progress)
     crds = [manifest for manifest in manifests if manifest["kind"] == "CustomResourceDefinition"]
     waiting = ""
@@ -61,6 +71,24 @@ async def install(
                 await _wait_established(client, object_path(crd), clock)
     except TimeoutError:
         raise InstallError(f"CRD {waiting} is not Established after {timeout:g}s") from None
+
+
+async def foreign_crd(client: KubeClient, manifest: dict[str, Any]) -> bool:
+    """Whether ``manifest`` is a CRD that exists on the hub and is not Flotilla's (it lacks
+    the managed-by label ``hub_manifests`` puts on Flotilla's): Argo CD's Application CRD,
+    for one. Flotilla never takes over another installation's kinds."""
+    if manifest["kind"] != "CustomResourceDefinition":
+        return False
+    try:
+        live = await client.get(object_path(manifest))
+    except NotFound:
+        return False
+    return not crd_is_ours(live)
+
+
+def crd_is_ours(crd: dict[str, Any]) -> bool:
+    labels = (crd.get("metadata") or {}).get("labels") or {}
+    return isinstance(labels, dict) and labels.get(MANAGED_BY_K8S) == "flotilla"
 
 
 async def _wait_established(client: KubeClient, path: str, clock: Clock) -> None:

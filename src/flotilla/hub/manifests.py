@@ -34,6 +34,7 @@ from typing import Any
 
 from flotilla import __version__
 from flotilla.api import ALL_KINDS, GROUP, SYSTEM_NAMESPACE, crd
+from flotilla.api.kinds import APPLICATION
 
 CONTROLLER = "flotilla-controller"
 TEMPLATE_READER = "flotilla-template-reader"
@@ -69,7 +70,10 @@ def hub_manifests() -> list[dict[str, Any]]:
             "labels": {"app.kubernetes.io/name": "flotilla", **restricted},
         },
     }
-    return [*(crd(kind) for kind in ALL_KINDS), namespace]
+    crds = [crd(kind) for kind in ALL_KINDS]
+    for definition in crds:  # whose CRD it is: `hub install` leaves another's alone
+        definition["metadata"]["labels"] = {"app.kubernetes.io/managed-by": "flotilla"}
+    return [*crds, namespace]
 
 
 _PSA_MODES = ("enforce", "audit", "warn")
@@ -125,7 +129,7 @@ _SUBJECTS = [{"kind": "ServiceAccount", "name": CONTROLLER, "namespace": SYSTEM_
 
 
 def _controller_rules() -> list[dict[str, Any]]:
-    plurals = {kind.plural for kind in ALL_KINDS}
+    plurals = {kind.plural for kind in ALL_KINDS if kind.group == GROUP}
     return [
         {"apiGroups": [GROUP], "resources": sorted(plurals), "verbs": _READ},
         # Placements get and lose the controller's finalizer.
@@ -133,6 +137,17 @@ def _controller_rules() -> list[dict[str, Any]]:
         {
             "apiGroups": [GROUP],
             "resources": sorted(f"{plural}/status" for plural in plurals - {"overrides"}),
+            "verbs": ["get", "update", "patch"],
+        },
+        # GitOps Applications: read, their finalizer and finished operations, and status.
+        {
+            "apiGroups": [APPLICATION.group],
+            "resources": [APPLICATION.plural],
+            "verbs": [*_READ, "update", "patch"],
+        },
+        {
+            "apiGroups": [APPLICATION.group],
+            "resources": [f"{APPLICATION.plural}/status"],
             "verbs": ["get", "update", "patch"],
         },
         # Hub namespaces: a Placement whose namespace is being deleted holds its prunes,
