@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the fleet's upstream binaries (etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kwok, kubectl) from the Go module pinned in hack/go.mod, into _output/bin.
+# kube-scheduler, kwok, kubectl) from the Go module pinned in hack/go.mod, and helm from its
+# own module (hack/helm/go.mod: it would bump dependencies the Kubernetes binaries share),
+# into _output/bin.
 #
 # Incremental: nothing is done when the binaries exist and were built from the same go.mod,
 # go.sum and Go version; otherwise Go's build cache makes a rebuild cheap after the first.
@@ -11,7 +13,7 @@ out=${FLOTILLA_BUILD_DIR:-$here/../_output/bin}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl)
-files=("${binaries[@]}" kwok-stages.yaml)
+files=("${binaries[@]}" helm kwok-stages.yaml)
 
 if ! command -v go >/dev/null 2>&1; then
   echo "error: Go is not installed; install Go >= $(sed -n 's/^go //p' "$here/go.mod") first" >&2
@@ -19,7 +21,7 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 
 cd "$here"
-stamp=$( (cat go.mod go.sum; go version) | sha256sum | cut -c1-16)
+stamp=$( (cat go.mod go.sum helm/go.mod helm/go.sum; go version) | sha256sum | cut -c1-16)
 complete=yes
 for name in "${files[@]}"; do [ -e "$out/$name" ] || complete=no; done
 if [ "$complete" = yes ] && [ "$(cat "$out/.stamp" 2>/dev/null)" = "$stamp" ]; then
@@ -44,6 +46,10 @@ go build -v -ldflags="$ldflags" -o "$out/" tool 2>&1 | awk -v total="$total" '
   END { printf "    compiled %d packages (the rest were cached)\n", n }'
 status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] || { echo "error: go build failed" >&2; exit "$status"; }
+helm_version=$(cd helm && go list -m -f '{{.Version}}' helm.sh/helm/v3)
+echo "==> building helm $helm_version"
+(cd helm && go build -ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version" \
+  -o "$out/helm" helm.sh/helm/v3/cmd/helm) || { echo "error: building helm failed" >&2; exit 1; }
 # go names a binary after the last path element that is not a major version: etcd's is "server".
 mv -f "$out/server" "$out/etcd"
 # kwok runs nothing without Stage definitions; take kwok's own "fast" stages for nodes and

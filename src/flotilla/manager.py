@@ -12,25 +12,53 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from flotilla.api import SYSTEM_NAMESPACE
 from flotilla.api.labels import HUB_CLUSTER
 from flotilla.clusters.connections import MemberConnections
+from flotilla.api.kinds import APPLICATION
 from flotilla.clusters.controller import ClusterHealthController
-from flotilla.kube import ConnectionConfig, KubeClient
+from flotilla.gitops.controller import DEFAULT_POLL, ApplicationController
+from flotilla.gitops.desired import Renderer
+from flotilla.gitops.rendering import Tools
+
+from flotilla.gitops.sources import GitSources
+from flotilla.gitops.webhook import handler
+from flotilla.hub.install import crd_is_ours
+from flotilla.kube import ConnectionConfig, KubeClient, NotFound, resource_path
 from flotilla.propagation.controller import PropagationController
 from flotilla.propagation.tenancy import DEFAULT_TENANCY, TenancyPolicy
 from flotilla.runtime.clock import Clock, LoopClock
 from flotilla.runtime.informer import SharedInformers
 from flotilla.runtime.leader import LeaderElector
 from flotilla.runtime.metrics import Metrics
-from flotilla.runtime.serving import serve
+from flotilla.runtime.serving import Request, Response, serve
 
 logger = logging.getLogger(__name__)
 
 LEASE_NAME = "flotilla-controller"
+
+
+WEBHOOK_PATH = "/api/webhook"
+
+
+@dataclass
+class GitOpsOptions:
+    """How the GitOps controller fetches and renders (``controller run`` flags)."""
+
+    app_namespaces: frozenset[str] = frozenset({"argocd"})
+    """Hub namespaces whose Applications are reconciled (Argo CD's application.namespaces)."""
+    poll_interval: float = DEFAULT_POLL
+    rewrites: tuple[tuple[str, str], ...] = ()
+    """``--git-url-rewrite FROM=TO``: git's ``url.<TO>.insteadOf=<FROM>``."""
+    cache_dir: Path | None = None
+    kubectl: Path = Path("kubectl")
+    helm: Path = Path("helm")
+    webhook_allow_unsigned: bool = False
 
 
 @dataclass
@@ -47,6 +75,7 @@ class ManagerOptions:
     clock: Clock = field(default_factory=LoopClock)
     tenancy: TenancyPolicy = DEFAULT_TENANCY
     """What Placements may write on members: the hub admin's decision (``controller run``)."""
+    gitops: GitOpsOptions = field(default_factory=GitOpsOptions)
 
 
 async def run(
@@ -59,6 +88,17 @@ async def run(
     metrics = metrics or Metrics()
     hub_name = HUB_CLUSTER
     state: dict[str, ClusterHealthController | None] = {"health": None}
+    webhooks: dict[str, ApplicationController] = {}
+
+    async def webhook(request: Request) -> Response:
+        gitops = webhooks.get("gitops")
+        if gitops is None:
+            return Response(503, b"GitOps is not running here (not leading, or off)")
+        return await handler(
+            gitops.webhook_secrets(),
+            gitops.on_push,
+            allow_unsigned=options.gitops.webhook_allow_unsigned,
+        )(request)
 
     def ready() -> bool:
         health = state["health"]
@@ -72,6 +112,7 @@ async def run(
                 metrics=metrics,
                 ready=ready,
                 started=serving,
+                routes={WEBHOOK_PATH: webhook},
             )
         )
 
@@ -99,6 +140,10 @@ async def run(
                 controllers.create_task(members.run(), name="members")
                 controllers.create_task(health.run(), name="cluster-health")
                 controllers.create_task(propagation.run(), name="propagation")
+                if await _gitops_served(hub):
+                    gitops = _gitops(hub, informers, members, options, metrics, leading)
+                    webhooks["gitops"] = gitops
+                    controllers.create_task(gitops.run(), name="gitops")
 
         try:
             if options.leader_elect:
@@ -117,4 +162,47 @@ async def run(
             else:
                 await lead()
         finally:
+            webhooks.clear()
             metrics.leader.labels(name=options.lease_name).set(0)
+
+
+async def _gitops_served(hub: KubeClient) -> bool:
+    """Whether this hub's Applications are Flotilla's: its CRD is there and is Flotilla's
+    (not Argo CD's, whose controller then owns every Application)."""
+    path = resource_path(
+        "apiextensions.k8s.io/v1", "customresourcedefinitions", name=APPLICATION.crd_name
+    )
+    try:
+        definition = await hub.get(path)
+    except NotFound:
+        logger.warning("gitops off: the Application CRD is not installed (flotilla hub install)")
+        return False
+    if not crd_is_ours(definition):
+        logger.warning(
+            "gitops off: another installation (Argo CD?) owns the Application CRD; "
+            "its Applications are left to it"
+        )
+        return False
+    return True
+
+
+def _gitops(
+    hub: KubeClient,
+    informers: SharedInformers,
+    members: MemberConnections,
+    options: ManagerOptions,
+    metrics: Metrics,
+    leading: Callable[[], bool],
+) -> ApplicationController:
+    settings = options.gitops
+    cache = settings.cache_dir or Path(tempfile.mkdtemp(prefix="flotilla-git-"))
+    sources = GitSources(cache, rewrites=settings.rewrites)
+    renderer = Renderer(sources, tools=Tools(kubectl=settings.kubectl, helm=settings.helm))
+    return ApplicationController(
+        hub, informers, members, renderer, clock=options.clock, metrics=metrics,
+        namespaces=settings.app_namespaces, poll_interval=settings.poll_interval,
+        leading=leading,
+    )  # fmt: skip
+
+
+__all__ = ["WEBHOOK_PATH", "GitOpsOptions", "ManagerOptions", "run"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -15,6 +16,7 @@ from flotilla import manager
 from flotilla.cli import logs
 from flotilla.cli.errors import fail_on_errors
 from flotilla.cli.hubconn import hub_options, hub_target
+from flotilla.devfleet.binaries import search_path
 from flotilla.kube import KubeError, in_cluster_config, load_kubeconfig
 from flotilla.kube.config import SERVICE_ACCOUNT_DIR
 from flotilla.propagation.tenancy import DEFAULT_RESERVED_NAMESPACES, TenancyPolicy
@@ -76,6 +78,38 @@ def controller() -> None:
     help="Let Placements write into this namespace on members that have it although "
     "Flotilla did not create it ('*': any; for one team that owns its members). Repeatable.",
 )
+@click.option(
+    "--app-namespace",
+    "app_namespaces",
+    multiple=True,
+    metavar="NS",
+    help="Hub namespace whose Applications are reconciled [default: argocd]. Repeatable.",
+)
+@click.option(
+    "--git-poll-interval",
+    default=180.0,
+    show_default=True,
+    type=click.FloatRange(min=5),
+    help="Seconds between polls of a repository (webhooks trigger at once).",
+)
+@click.option(
+    "--git-url-rewrite",
+    "rewrites",
+    multiple=True,
+    metavar="FROM=TO",
+    help="Fetch URLs starting with FROM from TO instead (git's url.TO.insteadOf=FROM). Repeatable.",
+)
+@click.option(
+    "--git-cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where fetched repositories are kept [default: a new temporary directory].",
+)
+@click.option(
+    "--webhook-allow-unsigned",
+    is_flag=True,
+    help="Accept push webhooks of providers without a secret in flotilla-webhook.",
+)
 @click.option("--log-level", default="info", show_default=True)
 @fail_on_errors
 def run(
@@ -91,10 +125,21 @@ def run(
     allowed: tuple[str, ...],
     cluster_kinds: tuple[str, ...],
     adoptable: tuple[str, ...],
+    app_namespaces: tuple[str, ...],
+    git_poll_interval: float,
+    rewrites: tuple[str, ...],
+    git_cache_dir: Path | None,
+    webhook_allow_unsigned: bool,
     log_level: str,
 ) -> None:
     """Run the controllers against the hub until stopped."""
     logs.setup(log_level)
+    pairs = []
+    for rewrite in rewrites:
+        old, sep, new = rewrite.partition("=")
+        if not sep or not old or not new:
+            raise click.BadParameter(f"{rewrite!r} is not FROM=TO", param_hint="--git-url-rewrite")
+        pairs.append((old, new))
     host, _, port = metrics_bind_address.rpartition(":")
     if in_cluster:
         config = in_cluster_config(service_account_dir)
@@ -112,12 +157,31 @@ def run(
             allowed_cluster_kinds=frozenset(cluster_kinds),
             adoptable_namespaces=frozenset(adoptable),
         ),
+        gitops=manager.GitOpsOptions(
+            app_namespaces=frozenset(app_namespaces or ("argocd",)),
+            poll_interval=git_poll_interval,
+            rewrites=tuple(pairs),
+            cache_dir=git_cache_dir,
+            kubectl=tool("kubectl"),
+            helm=tool("helm"),
+            webhook_allow_unsigned=webhook_allow_unsigned,
+        ),
     )
 
     def serving(bound: int) -> None:
         click.echo(f"serving /metrics on {options.metrics_host}:{bound}", err=True)
 
     sys.exit(run_until_stopped(lambda: manager.run(config, options, serving=serving)))
+
+
+def tool(name: str) -> Path:
+    """A program GitOps renders with: Flotilla's build of it (``make binaries``, or
+    $FLOTILLA_BIN_DIR), else the one on PATH."""
+    for directory in search_path():
+        if (directory / name).is_file():
+            return directory / name
+    found = shutil.which(name)
+    return Path(found) if found else Path(name)
 
 
 EXIT_LEADERSHIP_LOST = 2

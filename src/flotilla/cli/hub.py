@@ -56,11 +56,13 @@ def manifest_files() -> dict[str, str]:
     Their kustomizations only list files, so they render exactly these manifests.
     """
     files: dict[str, str] = {}
+    namespaces = []
     for manifest in hub_manifests():
         if manifest["kind"] == "CustomResourceDefinition":
             files[f"crds/{manifest['metadata']['name']}.yaml"] = _yaml([manifest])
         else:
-            files["namespace.yaml"] = _yaml([manifest])
+            namespaces.append(manifest)
+    files["namespace.yaml"] = _yaml(namespaces)
     files["controller.yaml"] = _yaml(controller_manifests())
     files[KUSTOMIZATION] = _kustomization(list(files))
     files["member/member.yaml"] = _yaml(member_manifests())

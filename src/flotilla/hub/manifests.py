@@ -73,7 +73,10 @@ def hub_manifests() -> list[dict[str, Any]]:
     crds = [crd(kind) for kind in ALL_KINDS]
     for definition in crds:  # whose CRD it is: `hub install` leaves another's alone
         definition["metadata"]["labels"] = {"app.kubernetes.io/managed-by": "flotilla"}
-    return [*crds, namespace]
+    # Where Applications live by default (Argo CD's namespace: the seed's ApplicationSet
+    # and `flotilla app create` use it).
+    applications = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}}
+    return [*crds, namespace, applications]
 
 
 _PSA_MODES = ("enforce", "audit", "warn")

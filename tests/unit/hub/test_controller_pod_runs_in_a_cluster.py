@@ -27,7 +27,11 @@ def _container() -> dict[str, Any]:
 
 
 def test_the_namespace_enforces_the_restricted_pod_security_level() -> None:
-    (namespace,) = [m for m in hub_manifests() if m["kind"] == "Namespace"]
+    (namespace,) = [
+        m
+        for m in hub_manifests()
+        if m["kind"] == "Namespace" and m["metadata"]["name"] == "flotilla-system"
+    ]
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 

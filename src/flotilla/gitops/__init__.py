@@ -1,0 +1,1 @@
+"""GitOps: applications rendered from git sources and kept in sync on members."""

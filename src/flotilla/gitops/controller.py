@@ -1,0 +1,916 @@
+"""The GitOps controller: Applications made real on their cluster from git, and kept so.
+
+Reconcile (per Application, level-based):
+
+1. check it: a namespace the hub admin lets Applications live in, a valid spec, a
+   registered destination (by name or API server URL);
+2. resolve the revision (``sources``: one fetch per repository and revision, shared by all
+   Applications, at most once per poll interval unless a webhook or a refresh says the
+   repository changed) and render it (``desired.Renderer``: cached per commit and source);
+3. compare with the live objects (``comparing``), from the member informers of managed
+   objects, and assess health;
+4. sync when asked (an ``operation``: ``flotilla app sync``/``rollback``) or when automated
+   and git moved on (or, with ``selfHeal``, when the cluster drifted): the propagation
+   machinery applies (``MemberSync``: server-side apply, ownership, the applied cache,
+   drift and fight backoff) wave by wave, and prunes only with ``prune`` and through the
+   deletion guard;
+5. write Argo CD's status: sync and health, per-object entries, conditions, history, the
+   operation's result, and the deletion guard's memory.
+
+**A source that fails is not an empty source.** An unreachable repository, a failed
+authentication, a revision that vanished or a render error never prunes: nothing is
+synced, the last synced state stays on the cluster, and ``ComparisonError`` says why. An
+empty render prunes everything only with ``allowEmpty``.
+
+A deleted Application with Argo CD's ``resources-finalizer.argocd.argoproj.io`` has its
+objects removed from the member (deliberate: no guard) before the finalizer goes; without
+it, they stay (Argo CD's non-cascading delete).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from flotilla.api import API_VERSION, CLUSTER, SYSTEM_NAMESPACE
+from flotilla.api.application import (
+    DEFAULT_HISTORY,
+    AppCondition,
+    ApplicationSpec,
+    ApplicationStatus,
+    HealthInfo,
+    HistoryEntry,
+    Operation,
+    OperationState,
+    ResourceResult,
+    ResourceStatus,
+    SyncResult,
+    SyncStatusInfo,
+)
+from flotilla.api.kinds import APPLICATION
+from flotilla.api.labels import (
+    APPLICATION_LABEL,
+    CONFIRM_PRUNE_ANNOTATION,
+    HUB_CLUSTER,
+    hub_identity,
+    label_of,
+)
+from flotilla.clusters.connections import MemberConnections
+from flotilla.gitops import comparing
+from flotilla.gitops.desired import Renderer, digest_of_all, stamped, waves
+from flotilla.gitops.health import Health
+from flotilla.gitops.rendering import RenderError
+from flotilla.gitops.repositories import WEBHOOK_SECRET, credentials_for, secret_data
+from flotilla.gitops.sources import Revision, SourceError
+from flotilla.gitops.urls import redact, same_repo
+from flotilla.gitops.webhook import Push, WebhookSecrets
+from flotilla.kube import Conflict, KubeClient, KubeError, NotFound, resource_path
+from flotilla.propagation import pruning
+from flotilla.propagation.applier import Applier, status_only
+from flotilla.propagation.drift import DRIFT_WINDOW, DriftRecorder
+from flotilla.propagation.syncing import MemberSync, Pass, owned_by
+from flotilla.propagation.tenancy import TenancyPolicy
+from flotilla.runtime.clock import Clock
+from flotilla.runtime.controller import Controller, Result
+from flotilla.runtime.events import EventRecorder, Regarding
+from flotilla.runtime.informer import SharedInformers
+from flotilla.runtime.metrics import Metrics
+from flotilla.runtime.queue import WorkQueue
+from flotilla.runtime.reflector import Event
+
+logger = logging.getLogger(__name__)
+
+RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
+POLL_ANNOTATION = "flotilla.io/poll-interval"
+"""Seconds between polls of this Application's repository (the controller's default else)."""
+DEFAULT_POLL = 180.0
+STALE_RETRY = 0.2
+WAVE_RETRY = 1.0
+STATUS_SETTLE = 0.5
+APPLICATION_TENANCY = TenancyPolicy(
+    reserved_namespaces=frozenset({SYSTEM_NAMESPACE}),
+    allowed_cluster_kinds=frozenset({"*"}),
+    adoptable_namespaces=frozenset({"*"}),
+)
+"""Applications are the hub admin's (they live where only the admin lets them): they may
+write cluster-scoped kinds and into existing namespaces, never into Flotilla's own."""
+
+
+@dataclass
+class _Memory:
+    """What one Application's passes remember between each other (not in status)."""
+
+    retries: int = 0
+    next_retry: float = 0.0
+    last_auto: str = ""
+    """The revision+digest automated sync last tried: a failed one is not retried at once."""
+    resolved_at: float = 0.0
+    written: str = ""
+    stale: set[str] = field(default_factory=set)
+
+
+class ApplicationController:
+    def __init__(
+        self,
+        hub: KubeClient,
+        hub_informers: SharedInformers,
+        members: MemberConnections,
+        renderer: Renderer,
+        *,
+        clock: Clock,
+        metrics: Metrics,
+        namespaces: frozenset[str],
+        poll_interval: float = DEFAULT_POLL,
+        workers: int = 4,
+        leading: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self._hub = hub
+        self._members = members
+        self._renderer = renderer
+        self._sources = renderer.sources
+        self._clock = clock
+        self._metrics = metrics
+        self._namespaces_allowed = namespaces
+        self._poll = poll_interval
+        self._workers = workers
+        self._leading = leading
+        self._apps = hub_informers.informer(
+            HUB_CLUSTER, resource_path(APPLICATION.api_version, APPLICATION.plural)
+        )
+        self._clusters = hub_informers.informer(
+            HUB_CLUSTER, resource_path(API_VERSION, CLUSTER.plural)
+        )
+        self._secrets = hub_informers.informer(
+            HUB_CLUSTER, resource_path("v1", "secrets", namespace=SYSTEM_NAMESPACE)
+        )
+        self._drift = DriftRecorder(clock=clock, metrics=metrics)
+        self._applier = Applier(
+            hub_id="", clock=clock, drift=self._drift, tenancy=APPLICATION_TENANCY
+        )
+        self._sync_members = MemberSync(
+            members, self._applier, clock=clock, on_member_object=self._on_member_object,
+            leading=leading,
+        )  # fmt: skip
+        self._events = EventRecorder(hub, clock=clock, controller="flotilla.io/gitops")
+        self._memory: dict[str, _Memory] = {}
+        self.queue: WorkQueue[str] = WorkQueue(clock=clock, name="gitops")
+
+    @property
+    def synced(self) -> bool:
+        return self._apps.has_synced
+
+    async def run(self) -> None:
+        namespace = await self._hub.get(resource_path("v1", "namespaces", name=SYSTEM_NAMESPACE))
+        self._applier.hub_id = hub_identity(namespace)
+        if not self._applier.hub_id:
+            raise KubeError(f"namespace {SYSTEM_NAMESPACE} on the hub has no uid")
+        self._apps.add_handler(lambda event: self.queue.add(event.key))
+        self._clusters.add_handler(lambda _event: self._enqueue_all())
+        self._members.on_connected(lambda _cluster: self._enqueue_all())
+        async with self.queue:
+            for informer in (self._apps, self._clusters, self._secrets):
+                await informer.wait_synced()
+            controller = Controller(
+                "gitops", self.queue, self._reconcile, metrics=self._metrics,
+                workers=self._workers,
+            )  # fmt: skip
+            await controller.run()
+
+    def webhook_secrets(self) -> WebhookSecrets:
+        """The webhook secrets of the ``flotilla-webhook`` Secret, read when a push comes
+        (a rotated secret counts at once)."""
+        secret = self._secrets.get(f"{SYSTEM_NAMESPACE}/{WEBHOOK_SECRET}") or {}
+        data = secret_data(secret)
+        return WebhookSecrets(
+            github=data.get("webhook.github", ""),
+            gitlab=data.get("webhook.gitlab", ""),
+            gitea=data.get("webhook.gitea", ""),
+        )
+
+    # -- handlers (no I/O) ------------------------------------------------------------------
+
+    def _enqueue_all(self) -> None:
+        for key in self._apps.keys():  # noqa: SIM118 - Informer.keys, not a dict
+            self.queue.add(key)
+
+    def on_push(self, push: Push) -> int:
+        """A webhook's push: the Applications that follow that repository and branch (or
+        tag) are looked at now, their repository fetched again. Returns how many."""
+        triggered = 0
+        invalidated: set[str] = set()
+        for key in self._apps.keys():  # noqa: SIM118 - Informer.keys, not a dict
+            app = self._apps.get(key) or {}
+            source = (app.get("spec") or {}).get("source") or {}
+            url = str(source.get("repoURL") or "")
+            if not url or not any(same_repo(url, u) for u in push.repo_urls):
+                continue
+            revision = str(source.get("targetRevision") or "HEAD")
+            if revision not in ("HEAD", "", push.branch or push.tag) and not (
+                push.after and push.after.startswith(revision)
+            ):
+                continue
+            if url not in invalidated:
+                self._sources.invalidate(url)
+                invalidated.add(url)
+            self._memory.setdefault(key, _Memory()).resolved_at = 0.0
+            self.queue.add(key)
+            triggered += 1
+        return triggered
+
+    def _on_member_object(self, event: Event) -> None:
+        owner = label_of(event.object, APPLICATION_LABEL)
+        if "." not in owner:
+            return
+        namespace, name = owner.split(".", 1)
+        key = f"{namespace}/{name}"
+        path = self._member_path(event.cluster, event.object)
+        record = self._applier.record(event.cluster, path) if path else None
+        if event.type == "DELETED" and path:
+            self._applier.forget(event.cluster, path)
+        if event.type == "MODIFIED" and record and status_only(record, event.object):
+            self.queue.add_after(key, STATUS_SETTLE)
+        else:
+            self.queue.add(key)
+
+    def _member_path(self, cluster: str, item: dict[str, Any]) -> str | None:
+        mapper = self._members.mapper(cluster)
+        api_version, kind = item.get("apiVersion", ""), item.get("kind", "")
+        plural = mapper.cached_plural(api_version, kind) if mapper else None
+        meta = item.get("metadata") or {}
+        if not plural or not meta.get("name"):
+            return None
+        return resource_path(
+            api_version, plural, namespace=meta.get("namespace"), name=meta["name"]
+        )
+
+    # -- reconcile --------------------------------------------------------------------------
+
+    async def _reconcile(self, key: str) -> Result:
+        app = self._apps.get(key)
+        memory = self._memory.setdefault(key, _Memory())
+        if app is None:
+            self._memory.pop(key, None)
+            return Result()
+        if _older(app, memory.written):
+            return Result(requeue_after=STALE_RETRY)
+        if not self._leading():
+            return Result(requeue_after=1.0)
+        meta = app["metadata"]
+        namespace, name = meta["namespace"], meta["name"]
+        status = _status_of(app)
+        now = self._clock.now()
+        if namespace not in self._namespaces_allowed:
+            if meta.get("deletionTimestamp"):
+                return Result()  # never ours: its finalizers are not ours either
+            _condition(
+                status,
+                "InvalidSpecError",
+                f"Applications in namespace {namespace} are not reconciled; the hub admin "
+                f"allows namespaces with `flotilla controller run --app-namespace {namespace}`",
+                now,
+            )
+            await self._write(app, status, memory)
+            return Result()
+        try:
+            spec = ApplicationSpec.model_validate(app.get("spec") or {})
+            operation = Operation.model_validate(app["operation"]) if app.get("operation") else None
+        except ValidationError as exc:
+            problem = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3]
+            )
+            _condition(status, "InvalidSpecError", problem, now)
+            await self._write(app, status, memory)
+            return Result()
+        cluster, problem = self._destination(spec)
+        if meta.get("deletionTimestamp"):
+            return await self._finalize(app, cluster)
+        if problem:
+            _condition(status, "InvalidSpecError", problem, now)
+            status.sync = SyncStatusInfo(status="Unknown", revision=_synced_revision(status))
+            await self._write(app, status, memory)
+            return Result()
+        _clear(status, "InvalidSpecError")
+        return await self._pass(app, spec, operation, status, cluster, memory, now=now)
+
+    def _destination(self, spec: ApplicationSpec) -> tuple[str, str]:
+        """(cluster name, "") or ("", why the destination is not usable)."""
+        dest = spec.destination
+        names = {str((c.get("metadata") or {}).get("name")) for c in self._clusters.list()}
+        if dest.name:
+            if dest.server:
+                return "", "spec.destination: set name or server, not both"
+            if dest.name not in names:
+                return "", f"destination cluster {dest.name!r} is not registered on the hub"
+            return dest.name, ""
+        if dest.server:
+            wanted = dest.server.rstrip("/")
+            for cluster in sorted(names):
+                client = self._members.client(cluster)
+                if client is not None and client.server.rstrip("/") == wanted:
+                    return cluster, ""
+            return "", (
+                f"no registered cluster has API server {redact(dest.server)} (or it is not "
+                "connected yet); `flotilla cluster list` shows them"
+            )
+        return "", "spec.destination needs a cluster name or server"
+
+    async def _pass(
+        self,
+        app: dict[str, Any],
+        spec: ApplicationSpec,
+        operation: Operation | None,
+        status: ApplicationStatus,
+        cluster: str,
+        memory: _Memory,
+        *,
+        now: datetime.datetime,
+    ) -> Result:
+        meta = app["metadata"]
+        key = f"{meta['namespace']}/{meta['name']}"
+        owner = f"{meta['namespace']}.{meta['name']}"
+        dest_ns = spec.destination.namespace
+        poll = _poll_of(app, self._poll)
+        wanted_revision = spec.source.target_revision
+        if operation and operation.sync and operation.sync.revision:
+            wanted_revision = operation.sync.revision
+        refresh = bool((meta.get("annotations") or {}).get(REFRESH_ANNOTATION))
+        # 1. source: resolve and render. A failure keeps everything as it is.
+        try:
+            revision = await self._resolve(
+                spec, wanted_revision, memory, poll, refresh or bool(operation)
+            )
+            rendered = await self._renderer.render(
+                meta["name"], spec, revision.sha, namespace=dest_ns
+            )
+        except (SourceError, RenderError) as exc:
+            message = str(exc)
+            _condition(status, "ComparisonError", message, now)
+            status.sync = SyncStatusInfo(status="Unknown", revision=_synced_revision(status))
+            if operation is not None:
+                self._finish(status, operation, "Failed", message, now, SyncResult())
+                await self._clear_operation(app)
+            await self._write(app, status, memory)
+            transient = getattr(exc, "transient", False)
+            return Result(
+                requeue_after=min(poll, self._backoff(memory, spec) if transient else poll)
+            )
+        _clear(status, "ComparisonError")
+        status.source_type = rendered.source_type
+        member = self._sync_members.member(cluster)
+        ready = self._ready(cluster)
+        if member is None or not ready:
+            message = f"cluster {cluster} is unreachable; waiting (nothing is changed there)"
+            _condition(status, "ComparisonError", message, now)
+            status.sync = SyncStatusInfo(status="Unknown", revision=revision.sha)
+            await self._write(app, status, memory)
+            return Result(requeue_after=5.0)
+        scoped: dict[tuple[str, str], bool | None] = {}
+        for manifest in rendered.manifests:
+            kind_of = (str(manifest.get("apiVersion") or ""), str(manifest.get("kind") or ""))
+            if kind_of not in scoped:
+                try:
+                    scoped[kind_of] = (await member.mapper.resource_for(*kind_of)).namespaced
+                except (KubeError, ValueError):  # not served yet (a CRD of this sync)
+                    scoped[kind_of] = None
+        desired = stamped(
+            rendered.manifests,
+            owner=owner,
+            namespace=dest_ns,
+            namespaced=lambda m: scoped.get((m.get("apiVersion", ""), m.get("kind", ""))),
+        )
+        kinds = sorted(
+            {f"{m['apiVersion']}/{m['kind']}" for m in desired}
+            | {f"{r.group + '/' if r.group else ''}{r.version}/{r.kind}" for r in status.resources}
+        )
+        # 2. compare
+        entries, healths, live = await self._compare(member, owner, desired, kinds)
+        sync_status = comparing.app_sync(entries)
+        digest = digest_of_all(desired)
+        # 3. sync when asked, or when automated and something is to do
+        auto = spec.automated()
+        auto_opts = spec.sync_policy.automated if spec.sync_policy else None
+        self_heal = bool(auto and auto_opts and auto_opts.self_heal)
+        prune = bool(auto and auto_opts and auto_opts.prune)
+        allow_empty = bool(auto_opts and auto_opts.allow_empty)
+        last = status.history[-1] if status.history else None
+        moved = last is None or last.revision != revision.sha or last.digest != digest
+        attempt = f"{revision.sha}/{digest}"
+        reason = ""
+        if operation is not None and operation.sync is not None:
+            reason = "operation"
+            prune = operation.sync.prune or prune
+        elif auto and sync_status != comparing.SYNCED:
+            if (
+                (moved and memory.last_auto != attempt)
+                or self_heal
+                or (moved and self._clock.monotonic() >= memory.next_retry)
+            ):
+                reason = "automated"
+        result_delay = poll
+        if reason and not (operation and operation.sync and operation.sync.dry_run):
+            if not desired and not allow_empty and reason == "automated":
+                _condition(
+                    status,
+                    "SyncError",
+                    "the source renders no objects; automated sync would remove everything "
+                    "and is skipped (set syncPolicy.automated.allowEmpty to allow it)",
+                    now,
+                )
+            else:
+                memory.last_auto = attempt if reason == "automated" else memory.last_auto
+                delay = await self._sync(
+                    app, spec, status, operation, member.name, desired, revision, digest,
+                    prune=prune, kinds=kinds, memory=memory, now=now,
+                )  # fmt: skip
+                result_delay = min(result_delay, delay)
+                entries, healths, live = await self._compare(member, owner, desired, kinds)
+                sync_status = comparing.app_sync(entries)
+        elif operation is not None:  # a dry run: what would change, nothing written
+            results = [
+                ResourceResult(
+                    group=e.group, version=e.version, kind=e.kind, namespace=e.namespace,
+                    name=e.name, status="Pruned" if e.requires_pruning else e.status,
+                    message="would be pruned" if e.requires_pruning else e.message,
+                )
+                for e in entries
+            ]  # fmt: skip
+            self._finish(
+                status, operation, "Succeeded", "dry run: nothing was changed", now,
+                SyncResult(revision=revision.sha, resources=results),
+            )  # fmt: skip
+            await self._clear_operation(app)
+        # 4. status
+        status.resources = entries
+        status.sync = SyncStatusInfo(status=sync_status, revision=revision.sha)
+        health = comparing.app_health(healths)
+        status.health = HealthInfo(status=health.status, message=health.message[:1024])
+        status.reconciled_at = now
+        if sync_status == comparing.SYNCED:
+            _clear(status, "SyncError")
+        await self._write(app, status, memory)
+        drift = self._drift.last(owner)
+        if drift:
+            result_delay = min(
+                result_delay, DRIFT_WINDOW - (self._clock.monotonic() - drift[0]) + 0.5
+            )
+        if sync_status != comparing.SYNCED and auto:
+            result_delay = min(result_delay, max(memory.next_retry - self._clock.monotonic(), 1.0))
+        if any(h is not None and h.status == "Progressing" for h in healths):
+            result_delay = min(result_delay, 2.0)
+        del live, key
+        return Result(requeue_after=max(result_delay, 0.1))
+
+    async def _resolve(
+        self, spec: ApplicationSpec, revision: str, memory: _Memory, poll: float, fresh: bool
+    ) -> Revision:
+        source = spec.source
+        if source.chart:  # a Helm repository: the revision is the chart's version
+            return Revision(sha=revision, ref=revision)
+        credentials = credentials_for(source.repo_url, self._secrets.list())
+        max_age = 0.0 if fresh else poll
+        resolved = await self._sources.resolve(
+            source.repo_url, revision, credentials, max_age=max_age
+        )
+        memory.resolved_at = self._clock.monotonic()
+        return resolved
+
+    def _ready(self, cluster: str) -> bool:
+        for item in self._clusters.list():
+            if (item.get("metadata") or {}).get("name") != cluster:
+                continue
+            for condition in (item.get("status") or {}).get("conditions") or []:
+                if isinstance(condition, dict) and condition.get("type") == "Ready":
+                    return condition.get("status") == "True"
+        return False
+
+    async def _compare(
+        self, member: Any, owner: str, desired: list[dict[str, Any]], kinds: Iterable[str]
+    ) -> tuple[list[ResourceStatus], list[Health | None], dict[str, dict[str, Any]]]:
+        entries: list[ResourceStatus] = []
+        healths: list[Health | None] = []
+        seen: dict[str, dict[str, Any]] = {}
+        wanted = {pruning.object_key(m) for m in desired}
+        informers = {}
+        for kind_key in kinds:
+            api_version, _, kind = kind_key.rpartition("/")
+            informers[kind_key] = await self._sync_members.informer(member, api_version, kind)
+        for manifest in desired:
+            informer = informers.get(f"{manifest['apiVersion']}/{manifest['kind']}")
+            meta = manifest["metadata"]
+            ref = f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta["name"]
+            live = informer.get(ref) if informer else None
+            if live is not None and label_of(live, APPLICATION_LABEL) != owner:
+                live = None
+            state, why = comparing.compare(manifest, live)
+            item, health = comparing.entry(manifest, state, live=live, message=why)
+            entries.append(item)
+            healths.append(health)
+        for informer in informers.values():
+            if informer is None:
+                continue
+            for live in owned_by(informer, owner, label=APPLICATION_LABEL):
+                if pruning.object_key(live) in wanted:
+                    continue
+                item, _ = comparing.entry(
+                    live, comparing.EXTRANEOUS, live=live, message="no longer in git"
+                )
+                entries.append(item)
+        return entries, healths, seen
+
+    async def _sync(
+        self,
+        app: dict[str, Any],
+        spec: ApplicationSpec,
+        status: ApplicationStatus,
+        operation: Operation | None,
+        cluster: str,
+        desired: list[dict[str, Any]],
+        revision: Revision,
+        digest: str,
+        *,
+        prune: bool,
+        kinds: list[str],
+        memory: _Memory,
+        now: datetime.datetime,
+    ) -> float:
+        """Apply wave by wave, then prune; the operation's result, history. Seconds until
+        the next look."""
+        meta = app["metadata"]
+        started = now
+        this = self._pass_of(app, spec, status, kinds, now, prune=False)
+        results: list[ResourceResult] = []
+        errors: list[str] = []
+        wait: float | None = None
+        outcome = None
+        groups = waves(desired)
+        done = True
+        applied: list[dict[str, Any]] = []
+        for index, wave in enumerate(groups):
+            applied += wave
+            last_wave = index == len(groups) - 1
+            this_pass = self._pass_of(app, spec, status, kinds, now, prune=prune and last_wave)
+            outcome = await self._sync_members.sync(this_pass, cluster, applied, reachable=True)
+            if outcome.wait is not None:
+                wait = min(wait or outcome.wait, outcome.wait)
+            failed = [r for r in outcome.resources if r.error]
+            if failed or last_wave:
+                break
+            # The next wave waits for this one to be healthy, as Argo CD's do.
+            if not await self._healthy(cluster, wave):
+                done = False
+                wait = min(wait or WAVE_RETRY, WAVE_RETRY)
+                break
+        this = self._pass_of(app, spec, status, kinds, now, prune=prune)
+        if outcome is not None:
+            for r in outcome.resources:
+                group, _, version = r.api_version.rpartition("/")
+                results.append(
+                    ResourceResult(
+                        group=group, version=version, kind=r.kind, namespace=r.namespace,
+                        name=r.name, status="SyncFailed" if r.error else "Synced",
+                        message=r.error[:1024],
+                    )
+                )  # fmt: skip
+                if r.error:
+                    errors.append(f"{r.kind} {r.name}: {r.error}")
+            for message in outcome.drifts:
+                await self._events.record(
+                    _regarding(app), reason="DriftCorrected", note=message, type_="Warning"
+                )
+            record = outcome.record
+            if record is not None:
+                records = {r.cluster: r for r in status.prune_guard}
+                records[cluster] = record
+                status.prune_guard = [r for c, r in sorted(records.items()) if not pruning.idle(r)]
+            if outcome.confirmation_spent and this.confirmation:
+                status.prune_confirmation_used = this.confirmation
+            if outcome.prune_blocked:
+                errors.append(outcome.prune_blocked)
+                _condition(status, "SyncError", outcome.prune_blocked, now)
+        phase = "Succeeded" if not errors and done else ("Running" if not errors else "Failed")
+        if errors:
+            memory.retries += 1
+            memory.next_retry = self._clock.monotonic() + self._backoff(memory, spec)
+            _condition(status, "SyncError", "; ".join(errors)[:4000], now)
+            wait = min(wait or memory.next_retry, self._backoff(memory, spec))
+        else:
+            memory.retries = 0
+            memory.next_retry = 0.0
+        if phase == "Succeeded":
+            _clear(status, "SyncError")
+            self._record_history(status, spec, revision, digest, started, now)
+        message = (
+            f"successfully synced (revision {revision.sha[:7]})"
+            if phase == "Succeeded"
+            else (
+                "waiting for a sync wave to become healthy"
+                if phase == "Running"
+                else "; ".join(errors)[:4000]
+            )
+        )
+        op = operation or Operation.model_validate(
+            {"sync": {"revision": revision.sha}, "initiatedBy": {"automated": True}}
+        )
+        if phase != "Running" or operation is None:
+            self._finish(
+                status,
+                op,
+                phase,
+                message,
+                now,
+                SyncResult(revision=revision.sha, resources=results, source=spec.source),
+            )
+            state = status.operation_state
+            if state is not None:
+                state.retry_count = memory.retries
+                state.started_at = started
+            if operation is not None and phase != "Running":
+                await self._clear_operation(app)
+        del meta
+        return wait if wait is not None else self._poll
+
+    def _pass_of(
+        self,
+        app: dict[str, Any],
+        spec: ApplicationSpec,
+        status: ApplicationStatus,
+        kinds: list[str],
+        now: datetime.datetime,
+        *,
+        prune: bool,
+    ) -> Pass:
+        meta = app["metadata"]
+        annotation = str((meta.get("annotations") or {}).get(CONFIRM_PRUNE_ANNOTATION) or "")
+        confirmed = pruning.confirmation_valid(
+            annotation,
+            blocked_since=_since(status, "SyncError"),
+            used=status.prune_confirmation_used,
+            now=now,
+        )
+        dest_ns = spec.destination.namespace
+        scope = {dest_ns, ""} | {r.namespace for r in status.resources}
+        return Pass(
+            meta["namespace"],
+            meta["name"],
+            tuple(kinds),
+            now,
+            may_prune=prune,
+            guard_percent=_guard_percent(app),
+            grace_seconds=0.0,
+            confirmation=annotation if confirmed else "",
+            records={r.cluster: r for r in status.prune_guard},
+            owner_label=APPLICATION_LABEL,
+            scope=frozenset(scope),
+            ensure=dest_ns if spec.option("CreateNamespace") and dest_ns else "",
+            confirm_command="flotilla app confirm-prune",
+        )
+
+    async def _healthy(self, cluster: str, wave: list[dict[str, Any]]) -> bool:
+        member = self._sync_members.member(cluster)
+        if member is None:
+            return False
+        for manifest in wave:
+            informer = await self._sync_members.informer(
+                member, manifest["apiVersion"], manifest["kind"]
+            )
+            meta = manifest["metadata"]
+            ref = f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta["name"]
+            live = informer.get(ref) if informer else None
+            _, health = comparing.entry(manifest, comparing.SYNCED, live=live)
+            if health is not None and health.status not in ("Healthy", "Suspended"):
+                return False
+        return True
+
+    def _backoff(self, memory: _Memory, spec: ApplicationSpec) -> float:
+        retry = spec.sync_policy.retry if spec.sync_policy else None
+        backoff = retry.backoff if retry and retry.backoff else None
+        first = _seconds(backoff.duration if backoff else "5s", 5.0)
+        factor = backoff.factor if backoff else 2
+        longest = _seconds(backoff.max_duration if backoff else "3m", 180.0)
+        if retry is not None and retry.limit >= 0 and memory.retries > retry.limit:
+            return self._poll  # out of retries: the next poll (or a new commit) tries again
+        return float(min(longest, first * factor ** max(memory.retries - 1, 0)))
+
+    def _record_history(
+        self,
+        status: ApplicationStatus,
+        spec: ApplicationSpec,
+        revision: Revision,
+        digest: str,
+        started: datetime.datetime,
+        now: datetime.datetime,
+    ) -> None:
+        last = status.history[-1] if status.history else None
+        if last is not None and last.revision == revision.sha and last.digest == digest:
+            return  # the same revision synced again (self-heal): not a new deployment
+        next_id = (max(h.id for h in status.history) + 1) if status.history else 0
+        status.history.append(
+            HistoryEntry(
+                id=next_id,
+                revision=revision.sha,
+                deployed_at=now,
+                deploy_started_at=started,
+                source=spec.source,
+                phase="Succeeded",
+                digest=digest,
+                message=revision.message[:1024],
+            )
+        )
+        limit = spec.revision_history_limit
+        keep = DEFAULT_HISTORY if limit is None else limit
+        status.history = status.history[-keep:] if keep else []
+
+    def _finish(
+        self,
+        status: ApplicationStatus,
+        operation: Operation,
+        phase: str,
+        message: str,
+        now: datetime.datetime,
+        result: SyncResult,
+    ) -> None:
+        status.operation_state = OperationState(
+            operation=operation,
+            phase=phase,
+            message=message[:4096],
+            started_at=now,
+            finished_at=now,
+            sync_result=result,
+        )
+
+    async def _clear_operation(self, app: dict[str, Any]) -> None:
+        """The operation is done: take it off the Application (as Argo CD does)."""
+        meta = app["metadata"]
+        path = resource_path(
+            APPLICATION.api_version, APPLICATION.plural, namespace=meta["namespace"],
+            name=meta["name"],
+        )  # fmt: skip
+        try:
+            await self._hub.request(
+                "PATCH", path, body={"operation": None},
+                content_type="application/merge-patch+json",
+            )  # fmt: skip
+        except NotFound:
+            return
+
+    async def _finalize(self, app: dict[str, Any], cluster: str) -> Result:
+        meta = app["metadata"]
+        finalizers = list(meta.get("finalizers") or [])
+        if RESOURCES_FINALIZER not in finalizers:
+            return Result()
+        owner = f"{meta['namespace']}.{meta['name']}"
+        if cluster:
+            member = self._sync_members.member(cluster)
+            if member is None or not self._ready(cluster):
+                return Result(requeue_after=5.0)  # the objects are there: wait for the cluster
+            status = _status_of(app)
+            kinds = sorted(
+                {
+                    f"{r.group + '/' if r.group else ''}{r.version}/{r.kind}"
+                    for r in status.resources
+                }
+            )
+            this = Pass(
+                meta["namespace"], meta["name"], tuple(kinds), self._clock.now(),
+                unguarded=True, owner_label=APPLICATION_LABEL,
+                scope=frozenset({r.namespace for r in status.resources} | {""}),
+                ensure="",
+            )  # fmt: skip
+            outcome = await self._sync_members.sync(this, cluster, [], reachable=True)
+            if not outcome.pruned_all:
+                return Result(requeue_after=1.0)
+            del owner
+        path = resource_path(
+            APPLICATION.api_version, APPLICATION.plural, namespace=meta["namespace"],
+            name=meta["name"],
+        )  # fmt: skip
+        index = finalizers.index(RESOURCES_FINALIZER)
+        patch = [
+            {"op": "test", "path": f"/metadata/finalizers/{index}", "value": RESOURCES_FINALIZER},
+            {"op": "remove", "path": f"/metadata/finalizers/{index}"},
+        ]
+        try:
+            await self._hub.request(
+                "PATCH", path, body=patch, content_type="application/json-patch+json"
+            )
+        except NotFound:
+            return Result()
+        except KubeError:
+            return Result(requeue_after=1.0)
+        return Result()
+
+    async def _write(self, app: dict[str, Any], status: ApplicationStatus, memory: _Memory) -> None:
+        status.observed_generation = int(app["metadata"].get("generation") or 0)
+        new = status.to_wire()
+        if new == (app.get("status") or {}) or not self._leading():
+            return
+        meta = app["metadata"]
+        path = resource_path(
+            APPLICATION.api_version, APPLICATION.plural, namespace=meta["namespace"],
+            name=meta["name"],
+        ) + "/status"  # fmt: skip
+        body = {"metadata": {"resourceVersion": meta.get("resourceVersion")}, "status": new}
+        try:
+            written = await self._hub.request(
+                "PATCH", path, body=body, content_type="application/merge-patch+json"
+            )
+        except NotFound:
+            return
+        except Conflict:
+            self.queue.add_after(f"{meta['namespace']}/{meta['name']}", STALE_RETRY)
+            return
+        memory.written = str(((written or {}).get("metadata") or {}).get("resourceVersion") or "")
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _status_of(app: dict[str, Any]) -> ApplicationStatus:
+    try:
+        return ApplicationStatus.model_validate(app.get("status") or {})
+    except ValidationError:
+        return ApplicationStatus()
+
+
+def _condition(status: ApplicationStatus, type_: str, message: str, now: datetime.datetime) -> None:
+    for condition in status.conditions:
+        if condition.type == type_:
+            if condition.message != message:
+                condition.message = message[:4096]
+                condition.last_transition_time = now
+            return
+    status.conditions.append(
+        AppCondition(type=type_, message=message[:4096], last_transition_time=now)
+    )
+
+
+def _clear(status: ApplicationStatus, type_: str) -> None:
+    status.conditions = [c for c in status.conditions if c.type != type_]
+
+
+def _since(status: ApplicationStatus, type_: str) -> datetime.datetime | None:
+    for condition in status.conditions:
+        if condition.type == type_ and "deletion guard" in condition.message:
+            return condition.last_transition_time
+    return None
+
+
+def _synced_revision(status: ApplicationStatus) -> str:
+    return status.history[-1].revision if status.history else ""
+
+
+def _poll_of(app: dict[str, Any], default: float) -> float:
+    raw = ((app["metadata"].get("annotations") or {}).get(POLL_ANNOTATION)) or ""
+    seconds = _seconds(str(raw), default) if raw else default
+    return max(seconds, 5.0)
+
+
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
+
+
+def _seconds(text: str, default: float) -> float:
+    """A Go-style duration ("5s", "3m", "1h30m") or plain seconds; ``default`` if neither."""
+    match = _DURATION.match(text.strip())
+    if not text.strip() or not match:
+        return default
+    hours, minutes, seconds = match.groups()
+    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
+
+
+GUARD_ANNOTATION = "flotilla.io/max-delete-percent"
+
+
+def _guard_percent(app: dict[str, Any]) -> int:
+    """The deletion guard's share for this Application (default 50: a pass that would prune
+    more than half of what the Application has on its cluster waits for a confirmation)."""
+    raw = str((app["metadata"].get("annotations") or {}).get(GUARD_ANNOTATION) or "")
+    try:
+        value = int(raw)
+    except ValueError:
+        return 50
+    return min(max(value, 0), 100)
+
+
+def _regarding(app: dict[str, Any]) -> Regarding:
+    meta = app["metadata"]
+    return Regarding(
+        APPLICATION.api_version, APPLICATION.kind, meta["namespace"], meta["name"],
+        str(meta.get("uid") or ""),
+    )  # fmt: skip
+
+
+def _older(app: dict[str, Any], written: str) -> bool:
+    cached = str((app.get("metadata") or {}).get("resourceVersion") or "")
+    if not written or not cached.isdigit() or not written.isdigit():
+        return False
+    return int(cached) < int(written)
+
+
+__all__ = ["RESOURCES_FINALIZER", "ApplicationController"]

@@ -1,0 +1,769 @@
+"""Turn a checked-out source directory into the manifests it stands for, as Argo CD would.
+
+A GitOps source is one of three things: a directory of plain manifests, a kustomization, or a
+Helm chart (in the tree, or fetched from a Helm repository). :func:`detect` picks one the way
+Argo CD does and :func:`render` produces the list of objects, in a stable order, as plain dicts.
+
+What is not obvious:
+
+- The source tree is read-only. Kustomize options go into a generated wrapper kustomization in
+  a private temporary directory that points back at the source, and ``helm dependency build``
+  runs on a temporary copy. Helm gets private cache/config/data homes per render so nothing
+  (repositories, credentials, cached charts) leaks from one render into the next.
+- Every tool is a subprocess under one deadline for the whole render and an output limit;
+  either one kills the process group. The tools get a small environment (no credentials of
+  ours, a private ``HOME``), and nothing of their command line is quoted in errors: ``--set``
+  values and repository URLs may hold secrets. A tool's own error text is quoted, bounded,
+  with any ``user:password@`` in URLs masked.
+- YAML is parsed off the event loop. Objects are returned as rendered: no namespace is
+  defaulted and no label is added, the caller does both.
+- Kustomize may read bases outside the source directory (``../base`` of an overlay): that is
+  how overlays work, so the source directory handed in should sit inside the checked-out
+  repository. Symlinks that point out of the source directory are refused in every mode.
+
+``RenderError.tool`` says which part failed: ``"directory"``, ``"kustomize"`` or ``"helm"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fnmatch
+import json
+import os
+import re
+import shutil
+import signal
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+# libyaml's safe loader when PyYAML was built with it: the same documents, parsed faster
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+__all__ = [
+    "Directory",
+    "Helm",
+    "Kustomize",
+    "RenderError",
+    "Tools",
+    "detect",
+    "render",
+]
+
+_MESSAGE_LIMIT = 500
+_STDERR_LIMIT = 64 << 10
+_MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+_KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+# Passed through to the tools: what they need to find programs and reach the network.
+_PASSED_ENV = (
+    "PATH",
+    "LANG",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+)
+_CWD = "cwd"
+_HELM_DEBUG_HINT = "Use --debug flag to render out invalid YAML"
+_CHART_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_URL_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@\"']+@")
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Plain manifests, as Argo's ``spec.source.directory``.
+
+    ``include`` and ``exclude`` are globs (or ``{a,b}`` lists of globs) matched against each
+    file's path relative to the source directory; ``*`` also matches ``/``, as in Argo.
+    Files and directories whose names start with ``.`` (``.git``, CI files) are skipped, and
+    symlinked directories are not followed.
+    """
+
+    recurse: bool = False
+    include: str = ""
+    exclude: str = ""
+
+
+@dataclass(frozen=True)
+class Kustomize:
+    """Options applied over the source kustomization, as Argo's ``spec.source.kustomize``.
+
+    ``images`` take kustomize's ``edit set image`` form: ``[old=]new[:tag|@digest]``.
+    """
+
+    name_prefix: str = ""
+    name_suffix: str = ""
+    images: tuple[str, ...] = ()
+    common_labels: Mapping[str, str] = field(default_factory=dict)
+    namespace: str = ""
+
+
+@dataclass(frozen=True)
+class Helm:
+    """Options for ``helm template``, as Argo's ``spec.source.helm``.
+
+    With ``chart`` and ``repo_url`` the chart comes from a Helm repository (or an ``oci://``
+    registry) at ``version`` instead of from the source directory; value files are still
+    read from the source directory. ``values_object`` wins over ``values`` when both are set.
+    """
+
+    release_name: str = ""
+    value_files: tuple[str, ...] = ()
+    values: str = ""
+    values_object: Mapping[str, Any] | None = None
+    parameters: tuple[tuple[str, str], ...] = ()
+    skip_crds: bool = False
+    chart: str = ""
+    repo_url: str = ""
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class Tools:
+    """Where the external programs are."""
+
+    kubectl: Path
+    helm: Path
+
+
+class RenderError(Exception):
+    """The source could not be rendered; the message says why and never holds a credential."""
+
+    def __init__(self, message: str, *, tool: str) -> None:
+        super().__init__(message)
+        self.tool = tool
+
+
+def detect(
+    root: Path,
+    *,
+    directory: Directory | None,
+    kustomize: Kustomize | None,
+    helm: Helm | None,
+) -> str:
+    """Which tool renders ``root``: an explicit spec wins, else what the files say."""
+    explicit = [
+        name
+        for name, spec in (("directory", directory), ("kustomize", kustomize), ("helm", helm))
+        if spec is not None
+    ]
+    if len(explicit) > 1:
+        raise RenderError(
+            f"only one of directory, kustomize and helm may be set, not {' and '.join(explicit)}",
+            tool=explicit[0],
+        )
+    if explicit:
+        return explicit[0]
+    if (root / "Chart.yaml").is_file():
+        return "helm"
+    if any((root / name).is_file() for name in _KUSTOMIZATION_FILES):
+        return "kustomize"
+    return "directory"
+
+
+async def render(
+    root: Path,
+    *,
+    directory: Directory | None,
+    kustomize: Kustomize | None,
+    helm: Helm | None,
+    namespace: str,
+    app_name: str,
+    tools: Tools,
+    timeout: float = 60.0,
+    max_bytes: int = 16 << 20,
+    kube_version: str = "",
+) -> list[dict[str, Any]]:
+    """The objects ``root`` renders to, in a stable order.
+
+    Raises :class:`RenderError` for anything wrong with the source or a tool.
+    """
+    kind = await asyncio.to_thread(
+        detect, root, directory=directory, kustomize=kustomize, helm=helm
+    )
+    deadline = _Deadline(timeout)
+    if kind == "directory":
+        try:
+            async with asyncio.timeout(timeout):
+                return await asyncio.to_thread(
+                    _read_directory, root, directory or Directory(), max_bytes
+                )
+        except TimeoutError:
+            raise RenderError(
+                f"reading manifests timed out after {timeout:g}s", tool=kind
+            ) from None
+    top = await asyncio.to_thread(_source_tree, root, tool=kind)
+    work = await asyncio.to_thread(_scratch)
+    try:
+        env = _tool_env(work)
+        if kind == "kustomize":
+            output = await _kustomize(
+                top,
+                kustomize or Kustomize(),
+                tools=tools,
+                work=work,
+                env=env,
+                deadline=deadline,
+                max_bytes=max_bytes,
+            )
+        else:
+            output = await _helm(
+                top,
+                helm or Helm(),
+                namespace=namespace,
+                app_name=app_name,
+                kube_version=kube_version,
+                tools=tools,
+                work=work,
+                env=env,
+                deadline=deadline,
+                max_bytes=max_bytes,
+            )
+    finally:
+        await asyncio.to_thread(shutil.rmtree, work, ignore_errors=True)
+    return await asyncio.to_thread(_parse_output, output, kind)
+
+
+# --- directories of plain manifests ---------------------------------------------------------
+
+
+def _read_directory(root: Path, spec: Directory, max_bytes: int) -> list[dict[str, Any]]:
+    top = root.resolve()
+    if not top.is_dir():
+        raise RenderError(f"source directory {root.name!r} does not exist", tool="directory")
+    include = _expand_braces(spec.include) if spec.include else []
+    exclude = _expand_braces(spec.exclude) if spec.exclude else []
+    objects: list[dict[str, Any]] = []
+    total = 0
+    for rel in _manifest_files(top, recurse=spec.recurse):
+        if include and not _matches(rel, include):
+            continue
+        if exclude and _matches(rel, exclude):
+            continue
+        path = top / rel
+        target = path.resolve()
+        if not target.is_relative_to(top):
+            raise RenderError(
+                f"{rel}: a symlink pointing outside the source directory", tool="directory"
+            )
+        if not target.is_file():
+            raise RenderError(f"{rel}: not a readable file", tool="directory")
+        total += target.stat().st_size
+        if total > max_bytes:
+            raise RenderError(f"manifests larger than {max_bytes} bytes", tool="directory")
+        text = target.read_text(encoding="utf-8", errors="replace")
+        documents = _load_json(text, rel) if rel.endswith(".json") else _load_yaml(text, rel)
+        objects.extend(_objects(documents, rel, tool="directory"))
+    return objects
+
+
+def _manifest_files(top: Path, *, recurse: bool) -> list[str]:
+    """Paths (relative, with ``/``) of the manifest files, sorted; hidden entries skipped."""
+    found: list[str] = []
+    for current, dirs, files in os.walk(top):
+        here = Path(current)
+        dirs[:] = [] if not recurse else sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            if name.startswith(".") or not name.endswith(_MANIFEST_SUFFIXES):
+                continue
+            found.append((here / name).relative_to(top).as_posix())
+    return sorted(found)
+
+
+def _expand_braces(pattern: str) -> list[str]:
+    """``"{a,b}/*.{yaml,yml}"`` -> the plain globs it stands for."""
+    start = pattern.find("{")
+    if start < 0:
+        return [pattern]
+    depth = 0
+    parts: list[str] = []
+    last = start + 1
+    for index in range(start, len(pattern)):
+        char = pattern[index]
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                parts.append(pattern[last:index])
+                head, tail = pattern[:start], pattern[index + 1 :]
+                return [
+                    expanded for part in parts for expanded in _expand_braces(head + part + tail)
+                ]
+        elif char == "," and depth == 1:
+            parts.append(pattern[last:index])
+            last = index + 1
+    return [pattern]  # an unclosed brace is taken literally
+
+
+def _matches(rel: str, globs: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(rel, glob) for glob in globs)
+
+
+def _load_yaml(text: str, source: str) -> list[Any]:
+    try:
+        return list(yaml.load_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = error.problem or error.context or "cannot be parsed"
+        raise RenderError(
+            f"{source}: invalid YAML{where}: {problem}", tool=_tool_of(source)
+        ) from None
+    except yaml.YAMLError as error:
+        raise RenderError(f"{source}: invalid YAML: {error}", tool=_tool_of(source)) from None
+
+
+def _load_json(text: str, source: str) -> list[Any]:
+    try:
+        return [json.loads(text)] if text.strip() else []
+    except json.JSONDecodeError as error:
+        raise RenderError(
+            f"{source}: invalid JSON at line {error.lineno}: {error.msg}", tool="directory"
+        ) from None
+
+
+def _tool_of(source: str) -> str:
+    return {"kustomize output": "kustomize", "helm output": "helm"}.get(source, "directory")
+
+
+def _objects(documents: Sequence[Any], source: str, *, tool: str) -> Iterator[dict[str, Any]]:
+    """The Kubernetes objects of parsed documents: empty ones skipped, Lists flattened."""
+    for number, document in enumerate(documents, start=1):
+        if document is None:
+            continue
+        where = f"{source}: document {number}"
+        if isinstance(document, dict) and _is_list(document):
+            items = document.get("items") or []
+            if not isinstance(items, list):
+                raise RenderError(f"{where}: a List whose items are not a list", tool=tool)
+            for item_number, item in enumerate(items, start=1):
+                yield _checked(item, f"{where}, item {item_number}", tool=tool)
+        else:
+            yield _checked(document, where, tool=tool)
+
+
+def _is_list(document: Mapping[str, Any]) -> bool:
+    """``kind: List``, or a typed list (``ConfigMapList``): no name, so never a real object."""
+    kind = document.get("kind")
+    if kind == "List":
+        return True
+    metadata = document.get("metadata")
+    named = isinstance(metadata, dict) and bool(metadata.get("name"))
+    return isinstance(kind, str) and kind.endswith("List") and "items" in document and not named
+
+
+def _checked(document: Any, where: str, *, tool: str) -> dict[str, Any]:
+    if not isinstance(document, dict):
+        raise RenderError(
+            f"{where} is not a Kubernetes object (a {type(document).__name__}, not a mapping)",
+            tool=tool,
+        )
+    metadata = document.get("metadata")
+    missing = [
+        name
+        for name, value in (
+            ("apiVersion", document.get("apiVersion")),
+            ("kind", document.get("kind")),
+            ("metadata.name", metadata.get("name") if isinstance(metadata, dict) else None),
+        )
+        if not isinstance(value, str) or not value
+    ]
+    if missing:
+        raise RenderError(
+            f"{where} is not a Kubernetes object (no {', '.join(missing)})", tool=tool
+        )
+    return document
+
+
+def _parse_output(output: bytes, kind: str) -> list[dict[str, Any]]:
+    source = f"{kind} output"
+    text = output.decode("utf-8", errors="replace")
+    return list(_objects(_load_yaml(text, source), source, tool=kind))
+
+
+def _source_tree(root: Path, *, tool: str) -> Path:
+    """``root`` resolved, once no symlink in it points outside it."""
+    top = root.resolve()
+    if not top.is_dir():
+        raise RenderError(f"source directory {root.name!r} does not exist", tool=tool)
+    for current, dirs, files in os.walk(top):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for name in (*dirs, *files):
+            path = Path(current) / name
+            if path.is_symlink() and not path.resolve().is_relative_to(top):
+                rel = path.relative_to(top).as_posix()
+                raise RenderError(
+                    f"{rel}: a symlink pointing outside the source directory", tool=tool
+                )
+    return top
+
+
+# --- kustomize ----------------------------------------------------------------------------
+
+
+async def _kustomize(
+    top: Path,
+    spec: Kustomize,
+    *,
+    tools: Tools,
+    work: Path,
+    env: Mapping[str, str],
+    deadline: _Deadline,
+    max_bytes: int,
+) -> bytes:
+    wrapper = await asyncio.to_thread(_wrapper_kustomization, top, spec, work / "wrapper")
+    target = top if wrapper is None else wrapper
+    return await _run(
+        [str(tools.kubectl), "kustomize", str(target)],
+        tool="kustomize",
+        what="kubectl kustomize",
+        cwd=work / _CWD,
+        env=env,
+        deadline=deadline,
+        max_bytes=max_bytes,
+    )
+
+
+def _wrapper_kustomization(source: Path, spec: Kustomize, wrapper: Path) -> Path | None:
+    """A kustomization over ``source`` that applies ``spec``; None when there is nothing to apply.
+
+    Kustomize refuses absolute paths to other kustomizations, so the wrapper names the source
+    by a relative path.
+    """
+    document: dict[str, Any] = {}
+    if spec.name_prefix:
+        document["namePrefix"] = spec.name_prefix
+    if spec.name_suffix:
+        document["nameSuffix"] = spec.name_suffix
+    if spec.namespace:
+        document["namespace"] = spec.namespace
+    if spec.images:
+        document["images"] = [_kustomize_image(image) for image in spec.images]
+    if spec.common_labels:
+        # commonLabels' meaning (selectors and templates too), without its deprecation warning
+        document["labels"] = [{"pairs": dict(spec.common_labels), "includeSelectors": True}]
+    if not document:
+        return None
+    wrapper.mkdir()
+    document = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [os.path.relpath(source, wrapper.resolve())],
+        **document,
+    }
+    (wrapper / "kustomization.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    return wrapper
+
+
+def _kustomize_image(image: str) -> dict[str, str]:
+    """``[old=]new[:tag|@digest]`` -> a kustomize ``images`` entry."""
+    old, sep, new = image.partition("=")
+    if not sep:
+        old, new = "", image
+    name, tag, digest = _split_image(new)
+    entry: dict[str, str] = {"name": _split_image(old)[0] if old else name}
+    if old and name and name != entry["name"]:
+        entry["newName"] = name
+    if digest:
+        entry["digest"] = digest
+    elif tag:
+        entry["newTag"] = tag
+    if not entry["name"]:
+        raise RenderError(f"kustomize image {image!r} names no image", tool="kustomize")
+    return entry
+
+
+def _split_image(image: str) -> tuple[str, str, str]:
+    name, _, digest = image.partition("@")
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > slash:
+        return name[:colon], name[colon + 1 :], digest
+    return name, "", digest
+
+
+# --- helm ---------------------------------------------------------------------------------
+
+
+async def _helm(
+    top: Path,
+    spec: Helm,
+    *,
+    namespace: str,
+    app_name: str,
+    kube_version: str,
+    tools: Tools,
+    work: Path,
+    env: dict[str, str],
+    deadline: _Deadline,
+    max_bytes: int,
+) -> bytes:
+    for home in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):
+        env[home] = str(work / home.lower())
+    options = await asyncio.to_thread(_helm_options, top, spec, work, namespace, kube_version)
+    release = spec.release_name or app_name
+    if spec.chart or spec.repo_url:
+        if not (spec.chart and spec.repo_url):
+            raise RenderError("a Helm repository chart needs both chart and repo_url", tool="helm")
+        if spec.repo_url.startswith("oci://"):
+            if ".." in spec.chart.split("/"):
+                raise RenderError(f"chart name {spec.chart!r} is not valid", tool="helm")
+            chart = [f"{spec.repo_url.rstrip('/')}/{spec.chart}"]
+        else:
+            # helm looks for a local directory of that name first: a plain name only
+            if not _CHART_NAME.fullmatch(spec.chart):
+                raise RenderError(f"chart name {spec.chart!r} is not valid", tool="helm")
+            chart = ["--repo", spec.repo_url, spec.chart]
+        if spec.version:
+            chart += ["--version", spec.version]
+    else:
+        chart_dir = top
+        if await asyncio.to_thread(_missing_dependencies, top):
+            chart_dir = work / "chart"
+            await asyncio.to_thread(
+                shutil.copytree,
+                top,
+                chart_dir,
+                symlinks=True,
+                ignore=shutil.ignore_patterns(".git"),
+            )
+            await _run(
+                [str(tools.helm), "dependency", "build", str(chart_dir)],
+                tool="helm",
+                what="helm dependency build (the chart's dependencies are not in charts/)",
+                explain=_dependency_build_failure,
+                cwd=work / _CWD,
+                env=env,
+                deadline=deadline,
+                max_bytes=max_bytes,
+            )
+        chart = [str(chart_dir)]
+    return await _run(
+        [str(tools.helm), "template", release, *chart, *options],
+        tool="helm",
+        what="helm template",
+        cwd=work / _CWD,
+        env=env,
+        deadline=deadline,
+        max_bytes=max_bytes,
+    )
+
+
+def _helm_options(
+    top: Path, spec: Helm, work: Path, namespace: str, kube_version: str
+) -> list[str]:
+    """Argo's order: value files, then inline values over them, then parameters over all."""
+    options = ["--namespace", namespace] if namespace else []
+    for value_file in spec.value_files:
+        path = (top / value_file.lstrip("/")).resolve()
+        if not path.is_relative_to(top):
+            raise RenderError(
+                f"value file {value_file!r} is outside the source directory", tool="helm"
+            )
+        if not path.is_file():
+            raise RenderError(f"value file {value_file!r} does not exist", tool="helm")
+        options += ["--values", str(path)]
+    inline: str | None = None
+    if spec.values_object is not None:
+        inline = yaml.safe_dump(dict(spec.values_object))
+    elif spec.values:
+        inline = spec.values
+    if inline is not None:
+        inline_file = work / "inline-values.yaml"
+        inline_file.write_text(inline)
+        options += ["--values", str(inline_file)]
+    for name, value in spec.parameters:
+        options += ["--set", f"{name}={_escape_set_value(value)}"]
+    options.append("--skip-crds" if spec.skip_crds else "--include-crds")
+    if kube_version:
+        options += ["--kube-version", kube_version]
+    return options
+
+
+def _dependency_build_failure(stdout: bytes, stderr: bytes) -> bytes:
+    """Why ``helm dependency build`` failed: a repository it could not reach, when that is it.
+
+    Its stderr then only says that some hashed cache file is missing; the repository and the
+    network error are in the warning it logged on stdout (with an indented detail line).
+    """
+    lines = stdout.decode("utf-8", errors="replace").splitlines()
+    warnings: list[str] = []
+    for number, line in enumerate(lines):
+        if "Unable to get an update from" in line:
+            warnings.append(line.lstrip("."))
+            detail = lines[number + 1] if number + 1 < len(lines) else ""
+            if detail[:1].isspace():
+                warnings.append(detail)
+    return "\n".join(warnings).encode() if warnings else stderr
+
+
+def _escape_set_value(value: str) -> str:
+    """A parameter is one value: its commas do not start new ones (a ``{a,b}`` list aside)."""
+    if value.startswith("{") and value.endswith("}"):
+        return value
+    return re.sub(r"(?<!\\),", r"\\,", value)
+
+
+def _missing_dependencies(chart: Path) -> list[str]:
+    """Dependencies declared (Chart.yaml or v1 requirements.yaml) but not found in charts/."""
+    if not (chart / "Chart.yaml").is_file():
+        raise RenderError("no Chart.yaml in the source directory", tool="helm")
+    declared: list[Any] = []
+    for name in ("Chart.yaml", "requirements.yaml"):
+        path = chart / name
+        if path.is_file():
+            try:
+                document = yaml.load(path.read_text(), Loader=_Loader)
+            except yaml.YAMLError as error:
+                raise RenderError(f"{name}: invalid YAML: {error}", tool="helm") from None
+            if isinstance(document, dict):
+                declared += document.get("dependencies") or []
+    wanted = {
+        dependency["name"]
+        for dependency in declared
+        if isinstance(dependency, dict) and isinstance(dependency.get("name"), str)
+    }
+    if not wanted:
+        return []
+    vendored: set[str] = set()
+    charts = chart / "charts"
+    if charts.is_dir():
+        for entry in charts.iterdir():
+            if entry.is_dir() and (entry / "Chart.yaml").is_file():
+                vendored.add(entry.name)
+                with contextlib.suppress(yaml.YAMLError, OSError):
+                    meta = yaml.load((entry / "Chart.yaml").read_text(), Loader=_Loader)
+                    if isinstance(meta, dict) and isinstance(meta.get("name"), str):
+                        vendored.add(meta["name"])
+            elif entry.name.endswith(".tgz"):
+                vendored.update(name for name in wanted if entry.name.startswith(f"{name}-"))
+    return sorted(wanted - vendored)
+
+
+# --- running tools ------------------------------------------------------------------------
+
+
+class _Deadline:
+    """One time budget for all the tools one render runs."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._at = asyncio.get_running_loop().time() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self._at - asyncio.get_running_loop().time())
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _scratch() -> Path:
+    """A private directory for one render, with an empty one inside to run the tools in.
+
+    Empty, because ``helm template NAME --repo URL`` takes a local directory named NAME first.
+    """
+    work = Path(tempfile.mkdtemp(prefix="flotilla-render-"))
+    (work / _CWD).mkdir()
+    return work
+
+
+def _tool_env(home: Path) -> dict[str, str]:
+    env = {name: value for name in _PASSED_ENV if (value := os.environ.get(name)) is not None}
+    env["HOME"] = str(home)
+    env["TMPDIR"] = str(home)
+    env["KUBECONFIG"] = os.devnull
+    return env
+
+
+async def _run(
+    argv: Sequence[str],
+    *,
+    tool: str,
+    what: str,
+    cwd: Path,
+    env: Mapping[str, str],
+    deadline: _Deadline,
+    max_bytes: int,
+    explain: Callable[[bytes, bytes], bytes] | None = None,
+) -> bytes:
+    """The standard output of ``argv``; RenderError quoting its error output when it fails.
+
+    ``explain`` picks what to quote from (stdout, stderr) for tools that log the cause of a
+    failure on their standard output; the default quotes stderr.
+    """
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=cwd,
+            env=dict(env),
+            start_new_session=True,  # so a kill reaches the tool's own children too
+        )
+    except OSError as error:
+        raise RenderError(f"{what} could not start: {error.strerror}", tool=tool) from None
+    assert process.stdout is not None and process.stderr is not None
+    try:
+        async with asyncio.timeout(deadline.remaining()):
+            stdout, stderr = await asyncio.gather(
+                _read(process.stdout, max_bytes, fail=True),
+                _read(process.stderr, _STDERR_LIMIT, fail=False),
+            )
+            code = await process.wait()
+    except TimeoutError:
+        raise RenderError(f"{what} timed out after {deadline.seconds:g}s", tool=tool) from None
+    except _TooLarge:
+        raise RenderError(f"{what}: output larger than {max_bytes} bytes", tool=tool) from None
+    finally:
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+    if code != 0:
+        explanation = stderr if explain is None else explain(stdout, stderr)
+        raise RenderError(f"{what} failed: {_quote(explanation)}", tool=tool)
+    return stdout
+
+
+async def _read(stream: asyncio.StreamReader, limit: int, *, fail: bool) -> bytes:
+    """Up to ``limit`` bytes; beyond it raise (``fail``) or drain and drop the rest."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await stream.read(1 << 16):
+        if size + len(chunk) > limit:
+            if fail:
+                raise _TooLarge
+            chunk = chunk[: max(0, limit - size)]
+        size += len(chunk)
+        if chunk:
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _quote(stderr: bytes) -> str:
+    """A tool's error text on one line, bounded by cutting out its middle.
+
+    The start says where (helm: the template and line), the end says what. Helm's hint to
+    use --debug is dropped: whoever reads this cannot pass flags to it.
+    """
+    text = _URL_USERINFO.sub(r"\1***@", stderr.decode("utf-8", errors="replace"))
+    lines = [line.strip() for line in text.splitlines()]
+    text = " ".join(line for line in lines if line and not line.startswith(_HELM_DEBUG_HINT))
+    if not text:
+        return "no error output"
+    if len(text) <= _MESSAGE_LIMIT:
+        return text
+    head = _MESSAGE_LIMIT * 2 // 5
+    return text[:head] + " ... " + text[-(_MESSAGE_LIMIT - head) :]
