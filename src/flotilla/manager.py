@@ -18,14 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flotilla.api import SYSTEM_NAMESPACE
+from flotilla.api.kinds import APPLICATION
 from flotilla.api.labels import HUB_CLUSTER
 from flotilla.clusters.connections import MemberConnections
-from flotilla.api.kinds import APPLICATION
 from flotilla.clusters.controller import ClusterHealthController
 from flotilla.gitops.controller import DEFAULT_POLL, ApplicationController
 from flotilla.gitops.desired import Renderer
 from flotilla.gitops.rendering import Tools
-
 from flotilla.gitops.sources import GitSources
 from flotilla.gitops.webhook import handler
 from flotilla.hub.install import crd_is_ours
@@ -186,7 +185,7 @@ async def _gitops_served(hub: KubeClient) -> bool:
     return True
 
 
-def _gitops(
+def _gitops(  # noqa: PLR0917
     hub: KubeClient,
     informers: SharedInformers,
     members: MemberConnections,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from flotilla import __version__
+from flotilla.cli.app import app
 from flotilla.cli.cluster import cluster
 from flotilla.cli.controller import controller
 from flotilla.cli.dev import dev
@@ -23,6 +24,7 @@ cli.add_command(cluster)
 cli.add_command(hub)
 cli.add_command(controller)
 cli.add_command(placement)
+cli.add_command(app)
 
 
 def main() -> None:

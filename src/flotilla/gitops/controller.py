@@ -263,7 +263,7 @@ class ApplicationController:
         if not self._leading():
             return Result(requeue_after=1.0)
         meta = app["metadata"]
-        namespace, name = meta["namespace"], meta["name"]
+        namespace = meta["namespace"]
         status = _status_of(app)
         now = self._clock.now()
         if namespace not in self._namespaces_allowed:
@@ -321,7 +321,7 @@ class ApplicationController:
             )
         return "", "spec.destination needs a cluster name or server"
 
-    async def _pass(
+    async def _pass(  # noqa: PLR0915, PLR0917 - one pass's steps, in order
         self,
         app: dict[str, Any],
         spec: ApplicationSpec,
@@ -406,13 +406,16 @@ class ApplicationController:
         if operation is not None and operation.sync is not None:
             reason = "operation"
             prune = operation.sync.prune or prune
-        elif auto and sync_status != comparing.SYNCED:
-            if (
+        elif (
+            auto
+            and sync_status != comparing.SYNCED
+            and (
                 (moved and memory.last_auto != attempt)
                 or self_heal
                 or (moved and self._clock.monotonic() >= memory.next_retry)
-            ):
-                reason = "automated"
+            )
+        ):
+            reason = "automated"
         result_delay = poll
         if reason and not (operation and operation.sync and operation.sync.dry_run):
             if not desired and not allow_empty and reason == "automated":
@@ -524,7 +527,7 @@ class ApplicationController:
                 entries.append(item)
         return entries, healths, seen
 
-    async def _sync(
+    async def _sync(  # noqa: PLR0915, PLR0917 - waves, prune, the operation's result
         self,
         app: dict[str, Any],
         spec: ApplicationSpec,
@@ -698,7 +701,7 @@ class ApplicationController:
             return self._poll  # out of retries: the next poll (or a new commit) tries again
         return float(min(longest, first * factor ** max(memory.retries - 1, 0)))
 
-    def _record_history(
+    def _record_history(  # noqa: PLR0917
         self,
         status: ApplicationStatus,
         spec: ApplicationSpec,
@@ -727,7 +730,7 @@ class ApplicationController:
         keep = DEFAULT_HISTORY if limit is None else limit
         status.history = status.history[-keep:] if keep else []
 
-    def _finish(
+    def _finish(  # noqa: PLR0917
         self,
         status: ApplicationStatus,
         operation: Operation,

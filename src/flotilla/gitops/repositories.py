@@ -43,9 +43,12 @@ def credentials_for(url: str, secrets: Iterable[Mapping[str, Any]]) -> Credentia
             continue
         if kind == "repository" and normalize(prefix) == wanted:
             exact = _credentials(data)
-        elif kind == "repo-creds" and _starts(url, prefix):
-            if best is None or len(prefix) > best[0]:
-                best = (len(prefix), _credentials(data))
+        elif (
+            kind == "repo-creds"
+            and _starts(url, prefix)
+            and (best is None or len(prefix) > best[0])
+        ):
+            best = (len(prefix), _credentials(data))
     if exact is not None:
         return exact
     return best[1] if best else None

@@ -1,0 +1,1250 @@
+"""``flotilla app``: Argo CD's Application on the hub, made, looked at and driven.
+
+The commands and flags are ``argocd app``'s, so what people type carries over. The CLI
+never syncs anything itself: ``sync`` and ``rollback`` set the Application's top-level
+``operation`` (Argo CD's protocol) and the GitOps controller runs it, writes
+``status.operationState`` and removes ``operation``; the CLI waits for both. ``diff`` and
+``sync --dry-run`` are computed here with the controller's own pieces (``GitSources``,
+``Renderer``, ``stamped``) and the member's server-side-apply dry run, so they show what a
+sync would write, and write nothing.
+
+Writes carry the field manager ``flotilla-cli`` and the resourceVersion they were decided on,
+so an operation is never set over another one and a finalizer list is never lost to a race.
+
+Nothing here prints a credential: repository URLs are shown without their userinfo,
+repository Secrets are read only to hand them to git, and a Secret's values are masked in
+diffs (``flotilla.gitops.diffing``).
+
+``Reach`` is how commands reach the hub and members and how they wait; tests hand fakes in
+as click's ``obj``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import fcntl
+import functools
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import yaml
+from pydantic import ValidationError
+from rich.table import Table
+from rich.text import Text
+
+from flotilla.api import SYSTEM_NAMESPACE
+from flotilla.api.application import ApplicationSpec, HistoryEntry
+from flotilla.api.kinds import APPLICATION
+from flotilla.api.labels import (
+    APPLICATION_LABEL,
+    CONFIRM_PRUNE_ANNOTATION,
+    FIELD_MANAGER,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    label_of,
+    owner_of,
+)
+from flotilla.cli.errors import EXPECTED
+from flotilla.cli.hubconn import HubTarget, hub_options, hub_target
+from flotilla.cli.output import console
+from flotilla.clusters import RegistryError, get_cluster, list_clusters, member_connection
+from flotilla.clusters.connections import CredentialsProblem
+from flotilla.devfleet.binaries import project_bin_dir
+from flotilla.gitops.desired import Renderer, stamped
+from flotilla.gitops.diffing import heading, object_diff
+from flotilla.gitops.rendering import RenderError, Tools
+from flotilla.gitops.repositories import credentials_for
+from flotilla.gitops.sources import GitSources, Revision, SourceError
+from flotilla.gitops.urls import redact
+from flotilla.hub.install import crd_is_ours
+from flotilla.kube import (
+    Conflict,
+    ConnectionConfig,
+    Forbidden,
+    KubeClient,
+    KubeError,
+    NotFound,
+    ResourceInfo,
+    RestMapper,
+    UnknownKind,
+    resource_path,
+)
+from flotilla.kube.client import MERGE_PATCH
+from flotilla.runtime.clock import Clock, LoopClock
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CLI_MANAGER = "flotilla-cli"
+"""The field manager of the CLI's writes to Applications."""
+USERNAME = "flotilla-cli"
+"""``operation.initiatedBy.username`` of the operations the CLI asks for."""
+RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+"""Argo CD's: the controller removes the Application's objects before the Application goes."""
+DEFAULT_APP_NAMESPACE = "argocd"
+POLL_SECONDS = 0.5
+MEMBER_TIMEOUT = 10.0
+WRITE_ATTEMPTS = 5
+"""Tries of a write decided on a resourceVersion that someone else changed meanwhile."""
+CRD_PATH = resource_path(
+    "apiextensions.k8s.io/v1", "customresourcedefinitions", name=APPLICATION.crd_name
+)
+NOT_SERVED = "this hub does not serve Applications: run `flotilla hub install`"
+FOREIGN = (
+    "Argo CD (or another installation) owns Applications on this hub: Flotilla's GitOps is "
+    "off here and its controller does not act on them; use that installation's tools"
+)
+SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
+
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@]*@")
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How commands reach the hub and members, and the clock they wait on."""
+
+    hub: Callable[[HubTarget], KubeClient] = field(default=lambda target: target.client())
+    member: Callable[[ConnectionConfig], KubeClient] = field(
+        default=lambda config: KubeClient(config, timeout=MEMBER_TIMEOUT)
+    )
+    clock: Clock = field(default_factory=LoopClock)
+
+
+def _reach() -> Reach:
+    found = click.get_current_context().find_object(Reach)
+    return found if found is not None else Reach()
+
+
+class DiffFailed(click.ClickException):
+    """``diff`` could not tell (exit code 2, as ``argocd app diff``)."""
+
+    exit_code = 2
+
+
+_EXPECTED: tuple[type[Exception], ...] = (
+    *EXPECTED,
+    SourceError,
+    RenderError,
+    CredentialsProblem,
+)
+
+
+def _errors(exit_code: int = 1) -> Callable[[F], F]:
+    """Expected errors (the CLI's and git's, rendering's, credentials') as ``error: ...``."""
+
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return command(*args, **kwargs)
+            except click.ClickException:
+                raise
+            except _EXPECTED as exc:
+                click.echo(f"error: {exc}", err=True)
+                sys.exit(exit_code)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+@click.group()
+def app() -> None:
+    """GitOps Applications (Argo CD's kind): git sources kept in sync on a cluster."""
+
+
+def _app_namespace_option(command: F) -> F:
+    return click.option(
+        "-N",
+        "--app-namespace",
+        default=DEFAULT_APP_NAMESPACE,
+        show_default=True,
+        help="The hub namespace the Application lives in.",
+    )(command)
+
+
+def _path(namespace: str | None, name: str | None = None) -> str:
+    return resource_path(
+        APPLICATION.api_version, APPLICATION.plural, namespace=namespace, name=name
+    )
+
+
+def _split(name: str, app_namespace: str) -> tuple[str, str]:
+    """``NAME`` or ``NAMESPACE/NAME`` (as argocd takes it) as (namespace, name)."""
+    namespace, slash, rest = name.partition("/")
+    return (namespace, rest) if slash else (app_namespace, name)
+
+
+@contextlib.asynccontextmanager
+async def _hub(target: HubTarget) -> AsyncIterator[KubeClient]:
+    async with _reach().hub(target) as client:
+        yield client
+
+
+async def _patch(hub: KubeClient, path: str, patch: dict[str, Any]) -> dict[str, Any]:
+    params = {"fieldManager": CLI_MANAGER}
+    answer: dict[str, Any] = await hub.request(
+        "PATCH", path, params=params, body=patch, content_type=MERGE_PATCH
+    )
+    return answer
+
+
+async def _missing(hub: KubeClient, namespace: str, name: str | None) -> click.ClickException:
+    """What a 404 meant: no CRD, no such Application, or (a create) no such namespace."""
+    try:
+        await hub.get(_path(namespace), limit="1")
+    except NotFound:
+        return click.ClickException(NOT_SERVED)
+    if name is None:
+        return click.ClickException(
+            f"namespace {namespace!r} does not exist on the hub: create it or pick another "
+            "--app-namespace"
+        )
+    return click.ClickException(f"no application {name!r} in namespace {namespace!r}")
+
+
+async def _read(hub: KubeClient, namespace: str, name: str) -> dict[str, Any]:
+    try:
+        item: dict[str, Any] = await hub.get(_path(namespace, name))
+    except NotFound:
+        raise await _missing(hub, namespace, name) from None
+    return item
+
+
+async def _check_crd(hub: KubeClient) -> None:
+    """Refuse a hub whose Application CRD is another installation's (skipped if forbidden)."""
+    try:
+        crd = await hub.get(CRD_PATH)
+    except Forbidden:
+        return
+    except NotFound:
+        raise click.ClickException(NOT_SERVED) from None
+    if not crd_is_ours(crd):
+        raise click.ClickException(FOREIGN)
+
+
+def _spec(item: dict[str, Any]) -> ApplicationSpec:
+    try:
+        return ApplicationSpec.model_validate(item.get("spec") or {})
+    except ValidationError as exc:
+        raise click.ClickException(f"the application's spec is invalid: {_problems(exc)}") from None
+
+
+def _problems(exc: ValidationError) -> str:
+    # The messages only: pydantic's own text quotes the input, which may be anything.
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'spec'}: {error['msg']}"
+        for error in exc.errors()
+    )
+
+
+def _scrubbed(data: Any) -> Any:
+    """``data`` with every ``repoURL`` shown without its userinfo."""
+    if isinstance(data, dict):
+        return {
+            k: redact(v) if k == "repoURL" and isinstance(v, str) else _scrubbed(v)
+            for k, v in data.items()
+        }
+    if isinstance(data, list):
+        return [_scrubbed(v) for v in data]
+    return data
+
+
+def _dump(data: Any, output: str) -> None:
+    data = _scrubbed(data)
+    if output == "json":
+        click.echo(json.dumps(data, indent=2))
+    else:
+        click.echo(yaml.safe_dump(data, sort_keys=False))
+
+
+def _table(*columns: str) -> Table:
+    table = Table(box=None, pad_edge=False)
+    for column in columns:
+        table.add_column(column)
+    return table
+
+
+def _row(table: Table, *cells: Any) -> None:
+    # Text, not markup: names and messages may hold "[...]".
+    table.add_row(*(Text("" if cell is None else str(cell)) for cell in cells))
+
+
+def _say(text: str) -> None:
+    console.print(text, markup=False, highlight=False)
+
+
+def _short(revision: str) -> str:
+    return revision[:7] if _SHA.match(revision) else revision
+
+
+# -- create -------------------------------------------------------------------------------
+
+
+def _pairs(values: tuple[str, ...], *, option: str) -> list[tuple[str, str]]:
+    pairs = []
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint=option)
+        pairs.append((key.strip(), val))
+    return pairs
+
+
+def build_application(
+    *,
+    name: str,
+    app_namespace: str,
+    repo: str,
+    path: str = "",
+    revision: str = "HEAD",
+    cluster: str = "",
+    server: str = "",
+    namespace: str,
+    project: str = "default",
+    auto_sync: bool = False,
+    prune: bool = False,
+    self_heal: bool = False,
+    allow_empty: bool = False,
+    sync_options: tuple[str, ...] = (),
+    directory_recurse: bool = False,
+    helm_sets: tuple[str, ...] = (),
+    value_files: tuple[str, ...] = (),
+    release_name: str = "",
+    chart: str = "",
+) -> dict[str, Any]:
+    """The Application ``create``'s flags describe, checked locally (UsageError, ClickException)."""
+    if bool(cluster) == bool(server):
+        raise click.UsageError("give the destination as --cluster NAME or --server URL (one)")
+    if not auto_sync:
+        needs = [flag for flag, on in (("--prune", prune), ("--self-heal", self_heal),
+                                       ("--allow-empty", allow_empty)) if on]  # fmt: skip
+        if needs:
+            verb = "needs" if len(needs) == 1 else "need"
+            raise click.UsageError(f"{', '.join(needs)} {verb} --auto-sync")
+    if chart and path:
+        raise click.UsageError("--chart (a Helm repository's chart) and --path exclude each other")
+    helm_flags = bool(helm_sets or value_files or release_name)
+    if directory_recurse and (helm_flags or chart):
+        raise click.UsageError("--directory-recurse is for plain directories, not Helm charts")
+    if not _NAME.fullmatch(name):
+        raise click.BadParameter(
+            "use lower-case letters, digits, '-' and '.', starting and ending with a letter or "
+            "digit, at most 253 characters",
+            param_hint="NAME",
+        )
+    if _USERINFO.match(repo.strip()):
+        raise click.BadParameter(
+            "the URL holds a user name or password; keep credentials in a repository Secret "
+            f"in {SYSTEM_NAMESPACE} (argocd.argoproj.io/secret-type: repository)",
+            param_hint="--repo",
+        )
+    for option in sync_options:
+        _pairs((option,), option="--sync-option")
+    source: dict[str, Any] = {"repoURL": repo, "targetRevision": revision}
+    if path:
+        source["path"] = path
+    if chart:
+        source["chart"] = chart
+    if directory_recurse:
+        source["directory"] = {"recurse": True}
+    if helm_flags:
+        helm: dict[str, Any] = {}
+        if release_name:
+            helm["releaseName"] = release_name
+        if value_files:
+            helm["valueFiles"] = list(value_files)
+        if helm_sets:
+            pairs = _pairs(helm_sets, option="--helm-set")
+            helm["parameters"] = [{"name": k, "value": v} for k, v in pairs]
+        source["helm"] = helm
+    destination = {"name": cluster} if cluster else {"server": server}
+    spec: dict[str, Any] = {
+        "project": project,
+        "source": source,
+        "destination": {**destination, "namespace": namespace},
+    }
+    policy: dict[str, Any] = {}
+    if auto_sync:
+        policy["automated"] = {"prune": prune, "selfHeal": self_heal, "allowEmpty": allow_empty}
+    if sync_options:
+        policy["syncOptions"] = list(sync_options)
+    if policy:
+        spec["syncPolicy"] = policy
+    try:
+        ApplicationSpec.model_validate(spec)
+    except ValidationError as exc:
+        raise click.ClickException(f"invalid application: {_problems(exc)}") from None
+    return {
+        "apiVersion": APPLICATION.api_version,
+        "kind": APPLICATION.kind,
+        "metadata": {"name": name, "namespace": app_namespace},
+        "spec": spec,
+    }
+
+
+@app.command("create")
+@click.argument("name")
+@click.option("--repo", required=True, help="Git repository URL (or a Helm repository's).")
+@click.option("--path", default="", help="Directory in the repository.")
+@click.option("--revision", default="HEAD", show_default=True, help="Branch, tag or commit.")
+@click.option("--cluster", default="", help="Destination: a registered cluster's name.")
+@click.option("--server", default="", help="Destination: a registered cluster's API URL.")
+@click.option("--namespace", required=True, help="Destination namespace.")
+@_app_namespace_option
+@click.option("--auto-sync", is_flag=True, help="Sync automatically when git changes.")
+@click.option("--prune", is_flag=True, help="Automated sync deletes what left git.")
+@click.option("--self-heal", is_flag=True, help="Automated sync reverts changes on the cluster.")
+@click.option("--allow-empty", is_flag=True, help="Automated sync may leave nothing.")
+@click.option("--sync-option", "sync_options", multiple=True, help="e.g. CreateNamespace=true.")
+@click.option("--directory-recurse", is_flag=True, help="Read subdirectories too.")
+@click.option("--helm-set", "helm_sets", multiple=True, help="Helm parameter KEY=VALUE.")
+@click.option("--values", "value_files", multiple=True, help="Helm values file in the repo.")
+@click.option("--release-name", default="", help="Helm release name.")
+@click.option("--chart", default="", help="Chart of a Helm repository (--revision: version).")
+@click.option("--project", default="default", show_default=True)
+@click.option("--upsert", is_flag=True, help="Replace the spec of an existing Application.")
+@click.option("--dry-run", is_flag=True, help="Print the Application, create nothing.")
+@click.option("-o", "--output", type=click.Choice(["json", "yaml"]), default=None)
+@hub_options
+@_errors()
+def create(
+    *,
+    name: str,
+    app_namespace: str,
+    upsert: bool,
+    dry_run: bool,
+    output: str | None,
+    hub_kubeconfig: Path | None,
+    hub_context: str,
+    **flags: Any,
+) -> None:
+    """Create the Application NAME from a git source, for one cluster."""
+    manifest = build_application(name=name, app_namespace=app_namespace, **flags)
+    if dry_run:
+        _dump(manifest, output or "yaml")
+        return
+    target = hub_target(hub_kubeconfig, hub_context)
+
+    async def run() -> tuple[dict[str, Any], bool]:
+        async with _hub(target) as hub:
+            await _check_crd(hub)
+            if flags["cluster"]:
+                await _check_cluster(hub, flags["cluster"])
+            return await _create(hub, manifest, upsert=upsert)
+
+    item, created = asyncio.run(run())
+    if output:
+        _dump(item, output)
+        return
+    _say(f"application {app_namespace}/{name} {'created' if created else 'updated'}")
+
+
+async def _check_cluster(hub: KubeClient, cluster: str) -> None:
+    with contextlib.suppress(Forbidden):
+        await get_cluster(hub, cluster)  # RegistryError names it
+
+
+async def _create(
+    hub: KubeClient, manifest: dict[str, Any], *, upsert: bool
+) -> tuple[dict[str, Any], bool]:
+    namespace, name = manifest["metadata"]["namespace"], manifest["metadata"]["name"]
+    params = {"fieldManager": CLI_MANAGER}
+    try:
+        created: dict[str, Any] = await hub.request(
+            "POST", _path(namespace), params=params, body=manifest
+        )
+        return created, True
+    except NotFound:
+        raise await _missing(hub, namespace, None) from None
+    except Conflict:
+        if not upsert:
+            raise click.ClickException(f"application {name} exists (use --upsert)") from None
+    for _ in range(WRITE_ATTEMPTS):
+        live = await _read(hub, namespace, name)
+        live["spec"] = manifest["spec"]
+        try:
+            replaced: dict[str, Any] = await hub.request(
+                "PUT", _path(namespace, name), params=params, body=live
+            )
+            return replaced, False
+        except Conflict:
+            continue
+    raise click.ClickException(f"application {name} kept changing while being updated; try again")
+
+
+# -- list, get, history -------------------------------------------------------------------
+
+
+@app.command("list")
+@_app_namespace_option
+@click.option("-A", "--all-namespaces", is_flag=True, help="Applications of every namespace.")
+@click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table")
+@hub_options
+@_errors()
+def list_command(
+    *, app_namespace: str, all_namespaces: bool, output: str, hub_kubeconfig: Path | None,
+    hub_context: str,
+) -> None:  # fmt: skip
+    """Applications with their destination, sync status, health and revision."""
+    target = hub_target(hub_kubeconfig, hub_context)
+
+    async def run() -> list[dict[str, Any]]:
+        async with _hub(target) as hub:
+            try:
+                answer = await hub.list(_path(None if all_namespaces else app_namespace))
+            except NotFound:
+                raise click.ClickException(NOT_SERVED) from None
+        return list(answer.get("items") or [])
+
+    items = asyncio.run(run())
+    if output != "table":
+        _dump({"apiVersion": "v1", "kind": "List", "items": items}, output)
+        return
+    table = _table("NAME", "CLUSTER", "NAMESPACE", "SYNC", "HEALTH", "REVISION")
+    for item in items:
+        meta, spec = item["metadata"], item.get("spec") or {}
+        status = item.get("status") or {}
+        destination = spec.get("destination") or {}
+        shown = f"{meta['namespace']}/{meta['name']}" if all_namespaces else meta["name"]
+        _row(
+            table,
+            shown,
+            destination.get("name") or destination.get("server") or "",
+            destination.get("namespace", ""),
+            (status.get("sync") or {}).get("status", ""),
+            (status.get("health") or {}).get("status", ""),
+            _short(str((status.get("sync") or {}).get("revision") or "")),
+        )
+    console.print(table)
+
+
+@app.command("get")
+@click.argument("name")
+@_app_namespace_option
+@click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text")
+@hub_options
+@_errors()
+def get_command(
+    *, name: str, app_namespace: str, output: str, hub_kubeconfig: Path | None, hub_context: str
+) -> None:
+    """Source, destination, policy, conditions, last operation and every object's status."""
+    namespace, name = _split(name, app_namespace)
+    target = hub_target(hub_kubeconfig, hub_context)
+
+    async def run() -> dict[str, Any]:
+        async with _hub(target) as hub:
+            return await _read(hub, namespace, name)
+
+    item = asyncio.run(run())
+    if output != "text":
+        _dump(item, output)
+        return
+    for line in summary(item):
+        _say(line)
+    status = item.get("status") or {}
+    conditions = status.get("conditions") or []
+    if conditions:
+        table = _table("CONDITION", "MESSAGE", "LAST TRANSITION")
+        for condition in conditions:
+            _row(table, condition.get("type"), condition.get("message"),
+                 condition.get("lastTransitionTime"))  # fmt: skip
+        console.print(table)
+    resources = _table("GROUP", "KIND", "NAMESPACE", "NAME", "SYNC", "HEALTH", "MESSAGE")
+    for resource in status.get("resources") or []:
+        health = resource.get("health") or {}
+        _row(
+            resources, resource.get("group"), resource.get("kind"), resource.get("namespace"),
+            resource.get("name"), resource.get("status"), health.get("status"),
+            resource.get("message") or health.get("message"),
+        )  # fmt: skip
+    console.print(resources)
+
+
+def summary(item: dict[str, Any]) -> list[str]:
+    """The lines ``get`` prints above its tables."""
+    meta, spec, status = item["metadata"], item.get("spec") or {}, item.get("status") or {}
+    source, destination = spec.get("source") or {}, spec.get("destination") or {}
+    sync, health = status.get("sync") or {}, status.get("health") or {}
+    synced = str(sync.get("revision") or "")
+    commit = next(
+        (h.get("message", "") for h in reversed(status.get("history") or [])
+         if h.get("revision") == synced),
+        "",
+    )  # fmt: skip
+    where = (
+        f"cluster {destination['name']}" if destination.get("name")
+        else f"server {destination.get('server', '')}"
+    )  # fmt: skip
+    lines = [
+        ("Name", f"{meta['namespace']}/{meta['name']}"),
+        ("Project", spec.get("project", "default")),
+        ("Repo", redact(str(source.get("repoURL") or ""))),
+        ("Chart" if source.get("chart") else "Path", source.get("chart") or source.get("path", "")),
+        ("Target revision", source.get("targetRevision") or "HEAD"),
+        ("Synced revision", f"{synced} {commit}".strip() if synced else "(never synced)"),
+        ("Destination", f"{where}, namespace {destination.get('namespace', '')}"),
+        ("Sync policy", _policy(spec.get("syncPolicy") or {})),
+        ("Sync status", sync.get("status", "Unknown")),
+        ("Health", " ".join(filter(None, (health.get("status"), health.get("message"))))),
+    ]
+    operation = status.get("operationState")
+    if operation:
+        finished = operation.get("finishedAt") or "(running)"
+        lines.append(
+            ("Last operation", f"{operation.get('phase', '')}: {operation.get('message', '')} "
+                               f"(finished {finished})")
+        )  # fmt: skip
+    if item.get("operation"):
+        lines.append(("Operation", "requested, waiting for the controller"))
+    if meta.get("deletionTimestamp"):
+        lines.append(("Deleting", f"since {meta['deletionTimestamp']}"))
+    width = max(len(key) for key, _ in lines) + 2
+    return [f"{key + ':':<{width}}{value}" for key, value in lines]
+
+
+def _policy(policy: dict[str, Any]) -> str:
+    automated = policy.get("automated")
+    if isinstance(automated, dict) and automated.get("enabled") is not False:
+        flags = (("prune", "prune"), ("self-heal", "selfHeal"), ("allow-empty", "allowEmpty"))
+        named = [word for word, key in flags if automated.get(key)]
+        text = "automated" + (f" ({', '.join(named)})" if named else "")
+    else:
+        text = "manual"
+    options = policy.get("syncOptions") or []
+    return text + (f"; options {', '.join(options)}" if options else "")
+
+
+@app.command("history")
+@click.argument("name")
+@_app_namespace_option
+@hub_options
+@_errors()
+def history_command(
+    *, name: str, app_namespace: str, hub_kubeconfig: Path | None, hub_context: str
+) -> None:
+    """The Application's syncs, oldest first: the IDs rollback takes."""
+    namespace, name = _split(name, app_namespace)
+    target = hub_target(hub_kubeconfig, hub_context)
+
+    async def run() -> dict[str, Any]:
+        async with _hub(target) as hub:
+            return await _read(hub, namespace, name)
+
+    item = asyncio.run(run())
+    table = _table("ID", "DATE", "REVISION", "PHASE", "MESSAGE")
+    entries = (item.get("status") or {}).get("history") or []
+    for entry in sorted(entries, key=lambda e: int(e.get("id", 0))):
+        _row(table, entry.get("id"), entry.get("deployedAt"),
+             _short(str(entry.get("revision") or "")), entry.get("phase"),
+             entry.get("message"))  # fmt: skip
+    console.print(table)
+
+
+# -- sync, rollback -----------------------------------------------------------------------
+
+
+def _operation(revision: str, *, prune: bool) -> dict[str, Any]:
+    return {
+        "sync": {"revision": revision, "prune": prune, "dryRun": False},
+        "initiatedBy": {"username": USERNAME},
+    }
+
+
+async def _request(
+    hub: KubeClient,
+    namespace: str,
+    name: str,
+    patch_for: Callable[[dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any]:
+    """Set an operation on the Application unless one is set; returns it as it was before."""
+    for _ in range(WRITE_ATTEMPTS):
+        item = await _read(hub, namespace, name)
+        if item.get("operation"):
+            raise click.ClickException(
+                f"another operation is in progress on {namespace}/{name}: wait for it "
+                f"(`flotilla app get {name}`) and try again"
+            )
+        patch = patch_for(item)
+        patch["metadata"] = {"resourceVersion": item["metadata"]["resourceVersion"]}
+        try:
+            await _patch(hub, _path(namespace, name), patch)
+        except Conflict:
+            continue
+        return item
+    raise click.ClickException(f"application {name} kept changing; try again")
+
+
+def _finished(item: dict[str, Any]) -> str:
+    return str(((item.get("status") or {}).get("operationState") or {}).get("finishedAt") or "")
+
+
+async def _wait_operation(
+    hub: KubeClient, namespace: str, name: str, *, before: str, timeout: float, clock: Clock
+) -> dict[str, Any]:
+    """The Application once the controller took the operation off and wrote its result."""
+    deadline = clock.monotonic() + timeout
+    while True:
+        try:
+            item: dict[str, Any] = await hub.get(_path(namespace, name))
+        except NotFound:
+            raise click.ClickException(f"application {namespace}/{name} was deleted") from None
+        finished = _finished(item)
+        if not item.get("operation") and finished and finished != before:
+            return item
+        left = deadline - clock.monotonic()
+        if left <= 0:
+            raise click.ClickException(
+                f"the operation did not finish in {timeout:g}s (is the GitOps controller "
+                f"running?); it may still run: `flotilla app get {name}`"
+            )
+        await clock.sleep(min(POLL_SECONDS, left))
+
+
+def _report(item: dict[str, Any]) -> None:
+    """Print an operation's result; exit 1 unless it succeeded."""
+    state = (item.get("status") or {}).get("operationState") or {}
+    result = state.get("syncResult") or {}
+    phase = str(state.get("phase") or "")
+    _say(f"Phase:     {phase}")
+    _say(f"Message:   {state.get('message', '')}")
+    if result.get("revision"):
+        _say(f"Revision:  {result['revision']}")
+    _say(f"Finished:  {state.get('finishedAt', '')}")
+    resources = result.get("resources") or []
+    if resources:
+        table = _table("GROUP", "KIND", "NAMESPACE", "NAME", "STATUS", "MESSAGE")
+        for r in resources:
+            _row(table, r.get("group"), r.get("kind"), r.get("namespace"), r.get("name"),
+                 r.get("status"), r.get("message"))  # fmt: skip
+        console.print(table)
+    if phase != "Succeeded":
+        sys.exit(1)
+
+
+@app.command("sync")
+@click.argument("name")
+@_app_namespace_option
+@click.option("--revision", default="", help="Sync to this revision, not the target's.")
+@click.option("--prune", is_flag=True, help="Delete what is no longer in git.")
+@click.option("--dry-run", is_flag=True, help="Show what a sync would do; change nothing.")
+@click.option("--async", "no_wait", is_flag=True, help="Do not wait for the result.")
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait.")
+@hub_options
+@_errors()
+def sync_command(
+    *, name: str, app_namespace: str, revision: str, prune: bool, dry_run: bool, no_wait: bool,
+    timeout: float, hub_kubeconfig: Path | None, hub_context: str,
+) -> None:  # fmt: skip
+    """Sync NAME now: the controller applies git's state (and prunes with --prune)."""
+    namespace, name = _split(name, app_namespace)
+    target = hub_target(hub_kubeconfig, hub_context)
+    reach = _reach()
+    if dry_run:
+        _print_dry_run(
+            asyncio.run(_dry_run(target, reach, namespace, name, revision=revision)), prune
+        )
+        return
+
+    async def run() -> dict[str, Any] | None:
+        async with _hub(target) as hub:
+            await _check_crd(hub)
+            before = await _request(
+                hub, namespace, name, lambda _item: {"operation": _operation(revision, prune=prune)}
+            )
+            if no_wait:
+                return None
+            return await _wait_operation(
+                hub, namespace, name, before=_finished(before), timeout=timeout, clock=reach.clock
+            )
+
+    item = asyncio.run(run())
+    if item is None:
+        _say(f"sync of {namespace}/{name} requested; `flotilla app get {name}` shows how it goes")
+        return
+    _report(item)
+
+
+@app.command("rollback")
+@click.argument("name")
+@click.argument("history_id", metavar="ID", type=int)
+@_app_namespace_option
+@click.option("--async", "no_wait", is_flag=True, help="Do not wait for the result.")
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait.")
+@hub_options
+@_errors()
+def rollback_command(
+    *, name: str, history_id: int, app_namespace: str, no_wait: bool, timeout: float,
+    hub_kubeconfig: Path | None, hub_context: str,
+) -> None:  # fmt: skip
+    """Sync NAME back to the revision of history entry ID, turning automated sync off."""
+    namespace, name = _split(name, app_namespace)
+    target = hub_target(hub_kubeconfig, hub_context)
+    reach = _reach()
+    chosen: list[HistoryEntry] = []
+
+    def patch_for(item: dict[str, Any]) -> dict[str, Any]:
+        entry = _history_entry(item, history_id)
+        chosen[:] = [entry]
+        patch: dict[str, Any] = {"operation": _operation(entry.revision, prune=False)}
+        if ((item.get("spec") or {}).get("syncPolicy") or {}).get("automated") is not None:
+            patch["spec"] = {"syncPolicy": {"automated": None}}
+        return patch
+
+    async def run() -> dict[str, Any] | None:
+        async with _hub(target) as hub:
+            await _check_crd(hub)
+            before = await _request(hub, namespace, name, patch_for)
+            if no_wait:
+                return None
+            return await _wait_operation(
+                hub, namespace, name, before=_finished(before), timeout=timeout, clock=reach.clock
+            )
+
+    item = asyncio.run(run())
+    _say(
+        f"automated sync of {namespace}/{name} is now off, so it stays at revision "
+        f"{_short(chosen[0].revision)}; turn it on again in spec.syncPolicy.automated"
+    )
+    if item is None:
+        _say(f"rollback requested; `flotilla app get {name}` shows how it goes")
+        return
+    _report(item)
+
+
+def _history_entry(item: dict[str, Any], history_id: int) -> HistoryEntry:
+    raw = (item.get("status") or {}).get("history") or []
+    entries = [HistoryEntry.model_validate(entry) for entry in raw]
+    for entry in entries:
+        if entry.id == history_id:
+            return entry
+    ids = ", ".join(str(entry.id) for entry in entries)
+    known = f"its history has the ids {ids}" if ids else "it has no history yet"
+    raise click.ClickException(f"no history entry {history_id}: {known}")
+
+
+# -- delete, confirm-prune ----------------------------------------------------------------
+
+
+@app.command("delete")
+@click.argument("name")
+@_app_namespace_option
+@click.option(
+    "--cascade/--no-cascade",
+    default=True,
+    show_default=True,
+    help="Remove the Application's objects from its cluster too.",
+)
+@click.option("--wait", is_flag=True, help="Wait until the Application is gone.")
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait.")
+@hub_options
+@_errors()
+def delete_command(
+    *, name: str, app_namespace: str, cascade: bool, wait: bool, timeout: float,
+    hub_kubeconfig: Path | None, hub_context: str,
+) -> None:  # fmt: skip
+    """Delete NAME; with --cascade (the default) its objects go from the cluster first."""
+    namespace, name = _split(name, app_namespace)
+    target = hub_target(hub_kubeconfig, hub_context)
+    reach = _reach()
+
+    async def run() -> None:
+        async with _hub(target) as hub:
+            await _set_finalizer(hub, namespace, name, cascade=cascade)
+            with contextlib.suppress(NotFound):
+                await hub.delete(_path(namespace, name))
+            if wait:
+                await _wait_gone(hub, namespace, name, timeout=timeout, clock=reach.clock)
+
+    asyncio.run(run())
+    if wait:
+        _say(f"application {namespace}/{name} is gone")
+    elif cascade:
+        _say(f"application {namespace}/{name} deleted; the controller removes its objects first")
+    else:
+        _say(f"application {namespace}/{name} deleted; its objects stay on the cluster")
+
+
+async def _set_finalizer(hub: KubeClient, namespace: str, name: str, *, cascade: bool) -> None:
+    """Add (cascade) or remove Argo CD's resources finalizer, keeping every other one."""
+    for _ in range(WRITE_ATTEMPTS):
+        item = await _read(hub, namespace, name)
+        meta = item["metadata"]
+        finalizers = list(meta.get("finalizers") or [])
+        if cascade and RESOURCES_FINALIZER not in finalizers:
+            if meta.get("deletionTimestamp"):
+                return  # no finalizer can be added to what is being deleted
+            wanted = [*finalizers, RESOURCES_FINALIZER]
+        elif not cascade and RESOURCES_FINALIZER in finalizers:
+            wanted = [f for f in finalizers if f != RESOURCES_FINALIZER]
+        else:
+            return
+        patch = {"metadata": {"finalizers": wanted, "resourceVersion": meta["resourceVersion"]}}
+        try:
+            await _patch(hub, _path(namespace, name), patch)
+            return
+        except Conflict:
+            continue
+    raise click.ClickException(f"application {name} kept changing; try again")
+
+
+async def _wait_gone(
+    hub: KubeClient, namespace: str, name: str, *, timeout: float, clock: Clock
+) -> None:
+    deadline = clock.monotonic() + timeout
+    while True:
+        try:
+            await hub.get(_path(namespace, name))
+        except NotFound:
+            return
+        left = deadline - clock.monotonic()
+        if left <= 0:
+            raise click.ClickException(
+                f"application {namespace}/{name} is still there after {timeout:g}s (is the "
+                f"GitOps controller running? `flotilla app get {name}` says what it waits for)"
+            )
+        await clock.sleep(min(POLL_SECONDS, left))
+
+
+@app.command("confirm-prune")
+@click.argument("name")
+@_app_namespace_option
+@hub_options
+@_errors()
+def confirm_prune(
+    *, name: str, app_namespace: str, hub_kubeconfig: Path | None, hub_context: str
+) -> None:
+    """Let the next sync prune what the deletion guard stopped."""
+    namespace, name = _split(name, app_namespace)
+    target = hub_target(hub_kubeconfig, hub_context)
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    async def run() -> bool:
+        async with _hub(target) as hub:
+            item = await _read(hub, namespace, name)
+            guard = (item.get("status") or {}).get("pruneGuard") or []
+            if not any(record.get("blockedDigest") for record in guard):
+                return False
+            patch = {"metadata": {"annotations": {CONFIRM_PRUNE_ANNOTATION: now}}}
+            await _patch(hub, _path(namespace, name), patch)
+            return True
+
+    if not asyncio.run(run()):
+        raise click.ClickException(
+            f"the deletion guard holds nothing of {namespace}/{name} now: nothing to confirm; "
+            "a confirmation counts only for what is held when given"
+        )
+    _say(f"prune confirmed for {namespace}/{name}")
+
+
+# -- diff, sync --dry-run -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a sync would do to one object."""
+
+    manifest: dict[str, Any]
+    """The desired object (stamped), or the live one for ``prune``."""
+    action: str
+    """``create``, ``update``, ``unchanged``, ``prune`` or ``foreign`` (someone else's)."""
+    diff: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    revision: Revision
+    changes: list[Change]
+    prunes_automatically: bool
+
+
+def _cache_dir() -> Path:
+    configured = os.environ.get("FLOTILLA_CACHE_DIR")
+    return Path(configured) if configured else Path.home() / ".cache" / "flotilla" / "git"
+
+
+@contextlib.contextmanager
+def _git_cache() -> Iterator[Path]:
+    """The shared git cache, or a private one while another process holds it: a cache
+    belongs to one ``GitSources`` at a time (it clears the lock files it finds)."""
+    root = _cache_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root.parent / f"{root.name}.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            with tempfile.TemporaryDirectory(prefix="flotilla-git-") as private:
+                yield Path(private)
+            return
+        yield root
+
+
+def _tools() -> Tools:
+    """kubectl and helm from PATH, else from the checkout's ``_output/bin``."""
+
+    def find(name: str) -> Path:
+        found = shutil.which(name)
+        if found:
+            return Path(found)
+        local = project_bin_dir() / name
+        return local if local.is_file() else Path(name)
+
+    return Tools(kubectl=find("kubectl"), helm=find("helm"))
+
+
+async def _repository_secrets(hub: KubeClient) -> list[dict[str, Any]]:
+    """The Secrets repository credentials may be in; none when we may not read them."""
+    try:
+        listing = await hub.list(resource_path("v1", "secrets", namespace=SYSTEM_NAMESPACE))
+    except Forbidden:
+        return []
+    return [s for s in listing.get("items") or [] if label_of(s, SECRET_TYPE_LABEL)]
+
+
+async def _destination(hub: KubeClient, spec: ApplicationSpec) -> tuple[str, ConnectionConfig]:
+    """The destination cluster's name and stored connection, as the controller finds it."""
+    dest = spec.destination
+    if dest.name and dest.server:
+        raise click.ClickException("spec.destination: set name or server, not both")
+    if dest.name:
+        return dest.name, await member_connection(hub, await get_cluster(hub, dest.name))
+    if dest.server:
+        wanted = dest.server.rstrip("/")
+        for cluster in await list_clusters(hub):
+            try:
+                config = await member_connection(hub, cluster)
+            except RegistryError:
+                continue
+            if config.server.rstrip("/") == wanted:
+                return cluster["metadata"]["name"], config
+        raise click.ClickException(
+            f"no registered cluster has API server {redact(dest.server)}; "
+            "`flotilla cluster list` shows them"
+        )
+    raise click.ClickException("spec.destination needs a cluster name or server")
+
+
+async def plan_sync(
+    hub: KubeClient,
+    item: dict[str, Any],
+    *,
+    member: Callable[[ConnectionConfig], KubeClient],
+    cache_dir: Path,
+    revision: str = "",
+    rewrites: tuple[tuple[str, str], ...] = (),
+) -> Plan:
+    """What syncing ``item`` (at ``revision``, else its target) would change on its cluster."""
+    meta, spec = item["metadata"], _spec(item)
+    source, dest_ns = spec.source, spec.destination.namespace
+    sources = GitSources(cache_dir, rewrites=rewrites)
+    wanted = revision or source.target_revision
+    if source.chart:  # a Helm repository: the revision is the chart's version
+        resolved = Revision(sha=wanted, ref=wanted)
+    else:
+        secrets = await _repository_secrets(hub)
+        resolved = await sources.resolve(
+            source.repo_url, wanted, credentials_for(source.repo_url, secrets)
+        )
+    renderer = Renderer(sources, tools=_tools())
+    rendered = await renderer.render(meta["name"], spec, resolved.sha, namespace=dest_ns)
+    cluster, config = await _destination(hub, spec)
+    owner = f"{meta['namespace']}.{meta['name']}"
+    known = [
+        (f"{r['group']}/{r['version']}" if r.get("group") else r.get("version", ""), r["kind"])
+        for r in (item.get("status") or {}).get("resources") or []
+        if r.get("kind") and r.get("version")
+    ]
+    try:
+        async with member(config) as client:
+            changes = await _compare(client, rendered.manifests, owner, dest_ns, known)
+    except KubeError as exc:
+        raise click.ClickException(f"cluster {cluster}: {exc}") from None
+    auto = spec.sync_policy.automated if spec.sync_policy else None
+    return Plan(resolved, changes, bool(spec.automated() and auto and auto.prune))
+
+
+async def _compare(
+    member: KubeClient,
+    manifests: tuple[dict[str, Any], ...],
+    owner: str,
+    namespace: str,
+    known_kinds: list[tuple[str, str]],
+) -> list[Change]:
+    mapper = RestMapper(member)
+    infos: dict[tuple[str, str], ResourceInfo | None] = {}
+    kinds = [(str(m.get("apiVersion") or ""), str(m.get("kind") or "")) for m in manifests]
+    for kind in [*kinds, *known_kinds]:
+        if kind not in infos:
+            try:
+                infos[kind] = await mapper.resource_for(*kind)
+            except (UnknownKind, ValueError):  # not served (yet: a CRD of this sync?)
+                infos[kind] = None
+
+    def namespaced(manifest: dict[str, Any]) -> bool | None:
+        info = infos.get((manifest.get("apiVersion", ""), manifest.get("kind", "")))
+        return info.namespaced if info else None
+
+    desired = stamped(manifests, owner=owner, namespace=namespace, namespaced=namespaced)
+    changes = [
+        await _change(member, infos.get((m["apiVersion"], m["kind"])), m, owner) for m in desired
+    ]
+    wanted = {_key(m) for m in desired}
+    for info in dict.fromkeys(i for i in infos.values() if i is not None):
+        changes.extend(await _extraneous(member, info, owner, wanted))
+    return changes
+
+
+def _key(item: dict[str, Any]) -> tuple[str, str, str, str]:
+    meta = item.get("metadata") or {}
+    group = str(item.get("apiVersion") or "").rpartition("/")[0]
+    return group, str(item.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name"))
+
+
+async def _change(
+    member: KubeClient, info: ResourceInfo | None, manifest: dict[str, Any], owner: str
+) -> Change:
+    if info is None:
+        return Change(
+            manifest, "create", object_diff(None, manifest),
+            note="its kind is not served on the cluster yet (a CRD of this sync?)",
+        )  # fmt: skip
+    meta = manifest["metadata"]
+    path = resource_path(
+        info.api_version, info.plural,
+        namespace=(meta.get("namespace") or "default") if info.namespaced else None,
+        name=meta["name"],
+    )  # fmt: skip
+    try:
+        live: dict[str, Any] | None = await member.get(path)
+    except NotFound:
+        live = None
+    if live is not None and owner_of(live) not in ("", f"application {owner}"):
+        return Change(manifest, "foreign", note=f"owned by {owner_of(live)}: a sync fails on it")
+    try:
+        after = await member.apply(path, manifest, field_manager=FIELD_MANAGER, dry_run=True)
+    except NotFound:  # its namespace does not exist yet
+        after = manifest
+    diff = object_diff(live, after)
+    if live is None:
+        return Change(manifest, "create", diff)
+    return Change(manifest, "update" if diff else "unchanged", diff)
+
+
+async def _extraneous(
+    member: KubeClient, info: ResourceInfo, owner: str, wanted: set[tuple[str, str, str, str]]
+) -> list[Change]:
+    """The Application's objects of this kind on the cluster that git no longer has."""
+    selector = f"{APPLICATION_LABEL}={owner},{MANAGED_BY_LABEL}={MANAGED_BY}"
+    try:
+        listing = await member.list(
+            resource_path(info.api_version, info.plural), label_selector=selector
+        )
+    except (Forbidden, NotFound):
+        return []
+    changes = []
+    for live in listing.get("items") or []:
+        live.setdefault("apiVersion", info.api_version)
+        live.setdefault("kind", info.kind)
+        if _key(live) not in wanted:
+            changes.append(Change(live, "prune", note="in the cluster, no longer in git"))
+    return changes
+
+
+async def _dry_run(
+    target: HubTarget,
+    reach: Reach,
+    namespace: str,
+    name: str,
+    *,
+    revision: str,
+    rewrites: tuple[tuple[str, str], ...] = (),
+) -> Plan:
+    with _git_cache() as cache:
+        async with _hub(target) as hub:
+            item = await _read(hub, namespace, name)
+            return await plan_sync(
+                hub, item, member=reach.member, cache_dir=cache, revision=revision,
+                rewrites=rewrites,
+            )  # fmt: skip
+
+
+def _print_dry_run(plan: Plan, prune: bool) -> None:
+    pruning = prune or plan.prunes_automatically
+    actions = {
+        "create": "would be created",
+        "update": "would be updated",
+        "unchanged": "unchanged",
+        "foreign": "would fail",
+        "prune": "would be pruned" if pruning else "would be left (prune is off: --prune)",
+    }
+    table = _table("GROUP", "KIND", "NAMESPACE", "NAME", "RESULT", "MESSAGE")
+    for change in plan.changes:
+        group, kind, namespace, name = _key(change.manifest)
+        _row(table, group, kind, namespace, name, actions[change.action], change.note)
+    console.print(table)
+    _say(f"dry run at revision {plan.revision.sha}: nothing was changed")
+
+
+@app.command("diff")
+@click.argument("name")
+@_app_namespace_option
+@click.option("--revision", default="", help="Compare this revision, not the target's.")
+@click.option(
+    "--git-url-rewrite", "rewrites", multiple=True, help="FROM=TO: fetch URLs under FROM from TO."
+)
+@hub_options
+@_errors(exit_code=2)
+def diff_command(
+    *, name: str, app_namespace: str, revision: str, rewrites: tuple[str, ...],
+    hub_kubeconfig: Path | None, hub_context: str,
+) -> None:  # fmt: skip
+    """What a sync would change on the cluster: exit 0 for nothing, 1 for differences,
+    2 when it cannot tell."""
+    namespace, name = _split(name, app_namespace)
+    rules = tuple(_pairs(rewrites, option="--git-url-rewrite"))
+    target = hub_target(hub_kubeconfig, hub_context)
+    try:
+        plan = asyncio.run(
+            _dry_run(target, _reach(), namespace, name, revision=revision, rewrites=rules)
+        )
+    except click.UsageError:
+        raise
+    except click.ClickException as exc:
+        raise DiffFailed(exc.message) from None
+    different = False
+    for change in plan.changes:
+        if change.action == "unchanged":
+            continue
+        different = True
+        click.echo(heading(change.manifest))
+        if change.note:
+            click.echo(f"# {change.note}")
+        if change.diff:
+            click.echo(change.diff, nl=not change.diff.endswith("\n"))
+    sys.exit(1 if different else 0)
+
+
+__all__ = [
+    "CLI_MANAGER",
+    "RESOURCES_FINALIZER",
+    "Change",
+    "Plan",
+    "Reach",
+    "app",
+    "build_application",
+    "plan_sync",
+    "summary",
+]
