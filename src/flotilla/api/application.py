@@ -31,6 +31,9 @@ ARGO_GROUP = "argoproj.io"
 ARGO_VERSION = "v1alpha1"
 ARGO_API_VERSION = f"{ARGO_GROUP}/{ARGO_VERSION}"
 
+RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+"""Argo CD's: the Application's objects are removed from its cluster before it goes."""
+
 MAX_URL_LENGTH = 2048
 MAX_PATH_LENGTH = 1024
 MAX_REVISION_LENGTH = 255
@@ -291,6 +294,7 @@ __all__ = [
     "ARGO_API_VERSION",
     "ARGO_GROUP",
     "ARGO_VERSION",
+    "RESOURCES_FINALIZER",
     "AppCondition",
     "ApplicationDestination",
     "ApplicationSource",

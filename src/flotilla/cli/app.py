@@ -17,6 +17,11 @@ diffs (``flotilla.gitops.diffing``).
 
 ``Reach`` is how commands reach the hub and members and how they wait; tests hand fakes in
 as click's ``obj``.
+
+Why one module of ~1050 lines: one command group, whose commands share how they reach the
+hub (``Reach``), read an Application, write with a resourceVersion precondition and wait for
+the controller; the work that is not the CLI's (the sync preview) is in
+``flotilla.gitops.previewing``.
 """
 
 from __future__ import annotations
@@ -29,7 +34,6 @@ import functools
 import json
 import os
 import re
-import shutil
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -44,28 +48,21 @@ from rich.table import Table
 from rich.text import Text
 
 from flotilla.api import SYSTEM_NAMESPACE
-from flotilla.api.application import ApplicationSpec, HistoryEntry
+from flotilla.api.application import RESOURCES_FINALIZER, ApplicationSpec, HistoryEntry
 from flotilla.api.kinds import APPLICATION
 from flotilla.api.labels import (
-    APPLICATION_LABEL,
     CONFIRM_PRUNE_ANNOTATION,
-    FIELD_MANAGER,
-    MANAGED_BY,
-    MANAGED_BY_LABEL,
-    label_of,
-    owner_of,
 )
 from flotilla.cli.errors import EXPECTED
 from flotilla.cli.hubconn import HubTarget, hub_options, hub_target
 from flotilla.cli.output import console
-from flotilla.clusters import RegistryError, get_cluster, list_clusters, member_connection
+from flotilla.clusters import get_cluster
 from flotilla.clusters.connections import CredentialsProblem
-from flotilla.devfleet.binaries import project_bin_dir
-from flotilla.gitops.desired import Renderer, stamped
-from flotilla.gitops.diffing import heading, object_diff
+from flotilla.devfleet.binaries import find_tool
+from flotilla.gitops.diffing import heading
+from flotilla.gitops.previewing import Plan, PreviewError, plan_sync
 from flotilla.gitops.rendering import RenderError, Tools
-from flotilla.gitops.repositories import credentials_for
-from flotilla.gitops.sources import GitSources, Revision, SourceError
+from flotilla.gitops.sources import SourceError
 from flotilla.gitops.urls import redact
 from flotilla.hub.install import crd_is_ours
 from flotilla.kube import (
@@ -73,14 +70,11 @@ from flotilla.kube import (
     ConnectionConfig,
     Forbidden,
     KubeClient,
-    KubeError,
     NotFound,
-    ResourceInfo,
-    RestMapper,
-    UnknownKind,
     resource_path,
 )
 from flotilla.kube.client import MERGE_PATCH
+from flotilla.propagation.pruning import object_key
 from flotilla.runtime.clock import Clock, LoopClock
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -89,8 +83,6 @@ CLI_MANAGER = "flotilla-cli"
 """The field manager of the CLI's writes to Applications."""
 USERNAME = "flotilla-cli"
 """``operation.initiatedBy.username`` of the operations the CLI asks for."""
-RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
-"""Argo CD's: the controller removes the Application's objects before the Application goes."""
 DEFAULT_APP_NAMESPACE = "argocd"
 POLL_SECONDS = 0.5
 MEMBER_TIMEOUT = 10.0
@@ -104,7 +96,6 @@ FOREIGN = (
     "Argo CD (or another installation) owns Applications on this hub: Flotilla's GitOps is "
     "off here and its controller does not act on them; use that installation's tools"
 )
-SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
@@ -952,25 +943,6 @@ def confirm_prune(
 # -- diff, sync --dry-run -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Change:
-    """What a sync would do to one object."""
-
-    manifest: dict[str, Any]
-    """The desired object (stamped), or the live one for ``prune``."""
-    action: str
-    """``create``, ``update``, ``unchanged``, ``prune`` or ``foreign`` (someone else's)."""
-    diff: str = ""
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Plan:
-    revision: Revision
-    changes: list[Change]
-    prunes_automatically: bool
-
-
 def _cache_dir() -> Path:
     configured = os.environ.get("FLOTILLA_CACHE_DIR")
     return Path(configured) if configured else Path.home() / ".cache" / "flotilla" / "git"
@@ -993,174 +965,7 @@ def _git_cache() -> Iterator[Path]:
 
 
 def _tools() -> Tools:
-    """kubectl and helm from PATH, else from the checkout's ``_output/bin``."""
-
-    def find(name: str) -> Path:
-        found = shutil.which(name)
-        if found:
-            return Path(found)
-        local = project_bin_dir() / name
-        return local if local.is_file() else Path(name)
-
-    return Tools(kubectl=find("kubectl"), helm=find("helm"))
-
-
-async def _repository_secrets(hub: KubeClient) -> list[dict[str, Any]]:
-    """The Secrets repository credentials may be in; none when we may not read them."""
-    try:
-        listing = await hub.list(resource_path("v1", "secrets", namespace=SYSTEM_NAMESPACE))
-    except Forbidden:
-        return []
-    return [s for s in listing.get("items") or [] if label_of(s, SECRET_TYPE_LABEL)]
-
-
-async def _destination(hub: KubeClient, spec: ApplicationSpec) -> tuple[str, ConnectionConfig]:
-    """The destination cluster's name and stored connection, as the controller finds it."""
-    dest = spec.destination
-    if dest.name and dest.server:
-        raise click.ClickException("spec.destination: set name or server, not both")
-    if dest.name:
-        return dest.name, await member_connection(hub, await get_cluster(hub, dest.name))
-    if dest.server:
-        wanted = dest.server.rstrip("/")
-        for cluster in await list_clusters(hub):
-            try:
-                config = await member_connection(hub, cluster)
-            except RegistryError:
-                continue
-            if config.server.rstrip("/") == wanted:
-                return cluster["metadata"]["name"], config
-        raise click.ClickException(
-            f"no registered cluster has API server {redact(dest.server)}; "
-            "`flotilla cluster list` shows them"
-        )
-    raise click.ClickException("spec.destination needs a cluster name or server")
-
-
-async def plan_sync(
-    hub: KubeClient,
-    item: dict[str, Any],
-    *,
-    member: Callable[[ConnectionConfig], KubeClient],
-    cache_dir: Path,
-    revision: str = "",
-    rewrites: tuple[tuple[str, str], ...] = (),
-) -> Plan:
-    """What syncing ``item`` (at ``revision``, else its target) would change on its cluster."""
-    meta, spec = item["metadata"], _spec(item)
-    source, dest_ns = spec.source, spec.destination.namespace
-    sources = GitSources(cache_dir, rewrites=rewrites)
-    wanted = revision or source.target_revision
-    if source.chart:  # a Helm repository: the revision is the chart's version
-        resolved = Revision(sha=wanted, ref=wanted)
-    else:
-        secrets = await _repository_secrets(hub)
-        resolved = await sources.resolve(
-            source.repo_url, wanted, credentials_for(source.repo_url, secrets)
-        )
-    renderer = Renderer(sources, tools=_tools())
-    rendered = await renderer.render(meta["name"], spec, resolved.sha, namespace=dest_ns)
-    cluster, config = await _destination(hub, spec)
-    owner = f"{meta['namespace']}.{meta['name']}"
-    known = [
-        (f"{r['group']}/{r['version']}" if r.get("group") else r.get("version", ""), r["kind"])
-        for r in (item.get("status") or {}).get("resources") or []
-        if r.get("kind") and r.get("version")
-    ]
-    try:
-        async with member(config) as client:
-            changes = await _compare(client, rendered.manifests, owner, dest_ns, known)
-    except KubeError as exc:
-        raise click.ClickException(f"cluster {cluster}: {exc}") from None
-    auto = spec.sync_policy.automated if spec.sync_policy else None
-    return Plan(resolved, changes, bool(spec.automated() and auto and auto.prune))
-
-
-async def _compare(
-    member: KubeClient,
-    manifests: tuple[dict[str, Any], ...],
-    owner: str,
-    namespace: str,
-    known_kinds: list[tuple[str, str]],
-) -> list[Change]:
-    mapper = RestMapper(member)
-    infos: dict[tuple[str, str], ResourceInfo | None] = {}
-    kinds = [(str(m.get("apiVersion") or ""), str(m.get("kind") or "")) for m in manifests]
-    for kind in [*kinds, *known_kinds]:
-        if kind not in infos:
-            try:
-                infos[kind] = await mapper.resource_for(*kind)
-            except (UnknownKind, ValueError):  # not served (yet: a CRD of this sync?)
-                infos[kind] = None
-
-    def namespaced(manifest: dict[str, Any]) -> bool | None:
-        info = infos.get((manifest.get("apiVersion", ""), manifest.get("kind", "")))
-        return info.namespaced if info else None
-
-    desired = stamped(manifests, owner=owner, namespace=namespace, namespaced=namespaced)
-    changes = [
-        await _change(member, infos.get((m["apiVersion"], m["kind"])), m, owner) for m in desired
-    ]
-    wanted = {_key(m) for m in desired}
-    for info in dict.fromkeys(i for i in infos.values() if i is not None):
-        changes.extend(await _extraneous(member, info, owner, wanted))
-    return changes
-
-
-def _key(item: dict[str, Any]) -> tuple[str, str, str, str]:
-    meta = item.get("metadata") or {}
-    group = str(item.get("apiVersion") or "").rpartition("/")[0]
-    return group, str(item.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name"))
-
-
-async def _change(
-    member: KubeClient, info: ResourceInfo | None, manifest: dict[str, Any], owner: str
-) -> Change:
-    if info is None:
-        return Change(
-            manifest, "create", object_diff(None, manifest),
-            note="its kind is not served on the cluster yet (a CRD of this sync?)",
-        )  # fmt: skip
-    meta = manifest["metadata"]
-    path = resource_path(
-        info.api_version, info.plural,
-        namespace=(meta.get("namespace") or "default") if info.namespaced else None,
-        name=meta["name"],
-    )  # fmt: skip
-    try:
-        live: dict[str, Any] | None = await member.get(path)
-    except NotFound:
-        live = None
-    if live is not None and owner_of(live) not in ("", f"application {owner}"):
-        return Change(manifest, "foreign", note=f"owned by {owner_of(live)}: a sync fails on it")
-    try:
-        after = await member.apply(path, manifest, field_manager=FIELD_MANAGER, dry_run=True)
-    except NotFound:  # its namespace does not exist yet
-        after = manifest
-    diff = object_diff(live, after)
-    if live is None:
-        return Change(manifest, "create", diff)
-    return Change(manifest, "update" if diff else "unchanged", diff)
-
-
-async def _extraneous(
-    member: KubeClient, info: ResourceInfo, owner: str, wanted: set[tuple[str, str, str, str]]
-) -> list[Change]:
-    """The Application's objects of this kind on the cluster that git no longer has."""
-    selector = f"{APPLICATION_LABEL}={owner},{MANAGED_BY_LABEL}={MANAGED_BY}"
-    try:
-        listing = await member.list(
-            resource_path(info.api_version, info.plural), label_selector=selector
-        )
-    except (Forbidden, NotFound):
-        return []
-    changes = []
-    for live in listing.get("items") or []:
-        live.setdefault("apiVersion", info.api_version)
-        live.setdefault("kind", info.kind)
-        if _key(live) not in wanted:
-            changes.append(Change(live, "prune", note="in the cluster, no longer in git"))
-    return changes
+    return Tools(kubectl=find_tool("kubectl"), helm=find_tool("helm"))
 
 
 async def _dry_run(
@@ -1175,10 +980,14 @@ async def _dry_run(
     with _git_cache() as cache:
         async with _hub(target) as hub:
             item = await _read(hub, namespace, name)
-            return await plan_sync(
-                hub, item, member=reach.member, cache_dir=cache, revision=revision,
-                rewrites=rewrites,
-            )  # fmt: skip
+            _spec(item)  # an invalid spec is the user's to fix: say so plainly
+            try:
+                return await plan_sync(
+                    hub, item, member=reach.member, cache_dir=cache, tools=_tools(),
+                    revision=revision, rewrites=rewrites,
+                )  # fmt: skip
+            except PreviewError as exc:
+                raise click.ClickException(str(exc)) from None
 
 
 def _print_dry_run(plan: Plan, prune: bool) -> None:
@@ -1192,7 +1001,7 @@ def _print_dry_run(plan: Plan, prune: bool) -> None:
     }
     table = _table("GROUP", "KIND", "NAMESPACE", "NAME", "RESULT", "MESSAGE")
     for change in plan.changes:
-        group, kind, namespace, name = _key(change.manifest)
+        group, kind, namespace, name = object_key(change.manifest)
         _row(table, group, kind, namespace, name, actions[change.action], change.note)
     console.print(table)
     _say(f"dry run at revision {plan.revision.sha}: nothing was changed")
@@ -1240,11 +1049,9 @@ def diff_command(
 __all__ = [
     "CLI_MANAGER",
     "RESOURCES_FINALIZER",
-    "Change",
     "Plan",
     "Reach",
     "app",
     "build_application",
-    "plan_sync",
     "summary",
 ]

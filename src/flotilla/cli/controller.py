@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -16,7 +15,7 @@ from flotilla import manager
 from flotilla.cli import logs
 from flotilla.cli.errors import fail_on_errors
 from flotilla.cli.hubconn import hub_options, hub_target
-from flotilla.devfleet.binaries import search_path
+from flotilla.devfleet.binaries import find_tool
 from flotilla.kube import KubeError, in_cluster_config, load_kubeconfig
 from flotilla.kube.config import SERVICE_ACCOUNT_DIR
 from flotilla.propagation.tenancy import DEFAULT_RESERVED_NAMESPACES, TenancyPolicy
@@ -162,8 +161,8 @@ def run(
             poll_interval=git_poll_interval,
             rewrites=tuple(pairs),
             cache_dir=git_cache_dir,
-            kubectl=tool("kubectl"),
-            helm=tool("helm"),
+            kubectl=find_tool("kubectl"),
+            helm=find_tool("helm"),
             webhook_allow_unsigned=webhook_allow_unsigned,
         ),
     )
@@ -172,16 +171,6 @@ def run(
         click.echo(f"serving /metrics on {options.metrics_host}:{bound}", err=True)
 
     sys.exit(run_until_stopped(lambda: manager.run(config, options, serving=serving)))
-
-
-def tool(name: str) -> Path:
-    """A program GitOps renders with: Flotilla's build of it (``make binaries``, or
-    $FLOTILLA_BIN_DIR), else the one on PATH."""
-    for directory in search_path():
-        if (directory / name).is_file():
-            return directory / name
-    found = shutil.which(name)
-    return Path(found) if found else Path(name)
 
 
 EXIT_LEADERSHIP_LOST = 2

@@ -8,6 +8,7 @@ They are looked up one by one in, in order: ``$FLOTILLA_BIN_DIR``, ``$KUBEBUILDE
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -47,6 +48,16 @@ def search_path(environ: Mapping[str, str] | None = None) -> list[Path]:
     dirs = [Path(env[var]) for var in ("FLOTILLA_BIN_DIR", "KUBEBUILDER_ASSETS") if env.get(var)]
     dirs.append(project_bin_dir())
     return dirs
+
+
+def find_tool(name: str) -> Path:
+    """A program Flotilla runs (kubectl, helm): its build in the search path, else the one
+    on PATH, else the bare name (the error comes when it is run)."""
+    for directory in search_path():
+        if (directory / name).is_file():
+            return directory / name
+    found = shutil.which(name)
+    return Path(found) if found else Path(name)
 
 
 def find_binaries(names: Iterable[str], *, search: list[Path] | None = None) -> dict[str, Path]:

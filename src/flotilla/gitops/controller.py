@@ -25,29 +25,29 @@ empty render prunes everything only with ``allowEmpty``.
 A deleted Application with Argo CD's ``resources-finalizer.argocd.argoproj.io`` has its
 objects removed from the member (deliberate: no guard) before the finalizer goes; without
 it, they stay (Argo CD's non-cascading delete).
+
+Why one module of ~780 lines: like the propagation controller, it is where a pass's steps
+meet, in order, and hand their results to status; the steps' rules live in ``desired``,
+``comparing``, ``status`` and the propagation modules it calls.
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
-import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
 from flotilla.api import API_VERSION, CLUSTER, SYSTEM_NAMESPACE
 from flotilla.api.application import (
-    DEFAULT_HISTORY,
-    AppCondition,
+    RESOURCES_FINALIZER,
     ApplicationSpec,
     ApplicationStatus,
     HealthInfo,
-    HistoryEntry,
     Operation,
-    OperationState,
     ResourceResult,
     ResourceStatus,
     SyncResult,
@@ -63,6 +63,7 @@ from flotilla.api.labels import (
 )
 from flotilla.clusters.connections import MemberConnections
 from flotilla.gitops import comparing
+from flotilla.gitops import status as appstatus
 from flotilla.gitops.desired import Renderer, digest_of_all, stamped, waves
 from flotilla.gitops.health import Health
 from flotilla.gitops.rendering import RenderError
@@ -82,14 +83,11 @@ from flotilla.runtime.events import EventRecorder, Regarding
 from flotilla.runtime.informer import SharedInformers
 from flotilla.runtime.metrics import Metrics
 from flotilla.runtime.queue import WorkQueue
-from flotilla.runtime.reflector import Event
+from flotilla.runtime.reflector import Event, older
 
 logger = logging.getLogger(__name__)
 
-RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
-POLL_ANNOTATION = "flotilla.io/poll-interval"
-"""Seconds between polls of this Application's repository (the controller's default else)."""
 DEFAULT_POLL = 180.0
 STALE_RETRY = 0.2
 WAVE_RETRY = 1.0
@@ -111,9 +109,8 @@ class _Memory:
     next_retry: float = 0.0
     last_auto: str = ""
     """The revision+digest automated sync last tried: a failed one is not retried at once."""
-    resolved_at: float = 0.0
     written: str = ""
-    stale: set[str] = field(default_factory=set)
+    """The resourceVersion our last status write returned (``older``)."""
 
 
 class ApplicationController:
@@ -219,7 +216,6 @@ class ApplicationController:
             if url not in invalidated:
                 self._sources.invalidate(url)
                 invalidated.add(url)
-            self._memory.setdefault(key, _Memory()).resolved_at = 0.0
             self.queue.add(key)
             triggered += 1
         return triggered
@@ -230,7 +226,7 @@ class ApplicationController:
             return
         namespace, name = owner.split(".", 1)
         key = f"{namespace}/{name}"
-        path = self._member_path(event.cluster, event.object)
+        path = self._sync_members.path_of(event.cluster, event.object)
         record = self._applier.record(event.cluster, path) if path else None
         if event.type == "DELETED" and path:
             self._applier.forget(event.cluster, path)
@@ -238,17 +234,6 @@ class ApplicationController:
             self.queue.add_after(key, STATUS_SETTLE)
         else:
             self.queue.add(key)
-
-    def _member_path(self, cluster: str, item: dict[str, Any]) -> str | None:
-        mapper = self._members.mapper(cluster)
-        api_version, kind = item.get("apiVersion", ""), item.get("kind", "")
-        plural = mapper.cached_plural(api_version, kind) if mapper else None
-        meta = item.get("metadata") or {}
-        if not plural or not meta.get("name"):
-            return None
-        return resource_path(
-            api_version, plural, namespace=meta.get("namespace"), name=meta["name"]
-        )
 
     # -- reconcile --------------------------------------------------------------------------
 
@@ -258,18 +243,18 @@ class ApplicationController:
         if app is None:
             self._memory.pop(key, None)
             return Result()
-        if _older(app, memory.written):
+        if older(app, memory.written):
             return Result(requeue_after=STALE_RETRY)
         if not self._leading():
             return Result(requeue_after=1.0)
         meta = app["metadata"]
         namespace = meta["namespace"]
-        status = _status_of(app)
+        status = appstatus.status_of(app)
         now = self._clock.now()
         if namespace not in self._namespaces_allowed:
             if meta.get("deletionTimestamp"):
                 return Result()  # never ours: its finalizers are not ours either
-            _condition(
+            appstatus.set_condition(
                 status,
                 "InvalidSpecError",
                 f"Applications in namespace {namespace} are not reconciled; the hub admin "
@@ -285,18 +270,20 @@ class ApplicationController:
             problem = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3]
             )
-            _condition(status, "InvalidSpecError", problem, now)
+            appstatus.set_condition(status, "InvalidSpecError", problem, now)
             await self._write(app, status, memory)
             return Result()
         cluster, problem = self._destination(spec)
         if meta.get("deletionTimestamp"):
             return await self._finalize(app, cluster)
         if problem:
-            _condition(status, "InvalidSpecError", problem, now)
-            status.sync = SyncStatusInfo(status="Unknown", revision=_synced_revision(status))
+            appstatus.set_condition(status, "InvalidSpecError", problem, now)
+            status.sync = SyncStatusInfo(
+                status="Unknown", revision=appstatus.synced_revision(status)
+            )
             await self._write(app, status, memory)
             return Result()
-        _clear(status, "InvalidSpecError")
+        appstatus.clear(status, "InvalidSpecError")
         return await self._pass(app, spec, operation, status, cluster, memory, now=now)
 
     def _destination(self, spec: ApplicationSpec) -> tuple[str, str]:
@@ -333,10 +320,9 @@ class ApplicationController:
         now: datetime.datetime,
     ) -> Result:
         meta = app["metadata"]
-        key = f"{meta['namespace']}/{meta['name']}"
         owner = f"{meta['namespace']}.{meta['name']}"
         dest_ns = spec.destination.namespace
-        poll = _poll_of(app, self._poll)
+        poll = appstatus.poll_of(app, self._poll)
         wanted_revision = spec.source.target_revision
         if operation and operation.sync and operation.sync.revision:
             wanted_revision = operation.sync.revision
@@ -351,23 +337,31 @@ class ApplicationController:
             )
         except (SourceError, RenderError) as exc:
             message = str(exc)
-            _condition(status, "ComparisonError", message, now)
-            status.sync = SyncStatusInfo(status="Unknown", revision=_synced_revision(status))
+            appstatus.set_condition(status, "ComparisonError", message, now)
+            status.sync = SyncStatusInfo(
+                status="Unknown", revision=appstatus.synced_revision(status)
+            )
             if operation is not None:
-                self._finish(status, operation, "Failed", message, now, SyncResult())
+                appstatus.finish(
+                    status, operation, phase="Failed", message=message, now=now,
+                    result=SyncResult(),
+                )  # fmt: skip
                 await self._clear_operation(app)
             await self._write(app, status, memory)
             transient = getattr(exc, "transient", False)
             return Result(
-                requeue_after=min(poll, self._backoff(memory, spec) if transient else poll)
+                requeue_after=min(
+                    poll,
+                    appstatus.backoff(memory.retries, spec, poll=self._poll) if transient else poll,
+                )
             )
-        _clear(status, "ComparisonError")
+        appstatus.clear(status, "ComparisonError")
         status.source_type = rendered.source_type
         member = self._sync_members.member(cluster)
         ready = self._ready(cluster)
         if member is None or not ready:
             message = f"cluster {cluster} is unreachable; waiting (nothing is changed there)"
-            _condition(status, "ComparisonError", message, now)
+            appstatus.set_condition(status, "ComparisonError", message, now)
             status.sync = SyncStatusInfo(status="Unknown", revision=revision.sha)
             await self._write(app, status, memory)
             return Result(requeue_after=5.0)
@@ -386,11 +380,10 @@ class ApplicationController:
             namespaced=lambda m: scoped.get((m.get("apiVersion", ""), m.get("kind", ""))),
         )
         kinds = sorted(
-            {f"{m['apiVersion']}/{m['kind']}" for m in desired}
-            | {f"{r.group + '/' if r.group else ''}{r.version}/{r.kind}" for r in status.resources}
+            {f"{m['apiVersion']}/{m['kind']}" for m in desired} | set(appstatus.kinds_of(status))
         )
         # 2. compare
-        entries, healths, live = await self._compare(member, owner, desired, kinds)
+        entries, healths = await self._compare(member, owner, desired, kinds)
         sync_status = comparing.app_sync(entries)
         digest = digest_of_all(desired)
         # 3. sync when asked, or when automated and something is to do
@@ -419,7 +412,7 @@ class ApplicationController:
         result_delay = poll
         if reason and not (operation and operation.sync and operation.sync.dry_run):
             if not desired and not allow_empty and reason == "automated":
-                _condition(
+                appstatus.set_condition(
                     status,
                     "SyncError",
                     "the source renders no objects; automated sync would remove everything "
@@ -433,7 +426,7 @@ class ApplicationController:
                     prune=prune, kinds=kinds, memory=memory, now=now,
                 )  # fmt: skip
                 result_delay = min(result_delay, delay)
-                entries, healths, live = await self._compare(member, owner, desired, kinds)
+                entries, healths = await self._compare(member, owner, desired, kinds)
                 sync_status = comparing.app_sync(entries)
         elif operation is not None:  # a dry run: what would change, nothing written
             results = [
@@ -444,9 +437,9 @@ class ApplicationController:
                 )
                 for e in entries
             ]  # fmt: skip
-            self._finish(
-                status, operation, "Succeeded", "dry run: nothing was changed", now,
-                SyncResult(revision=revision.sha, resources=results),
+            appstatus.finish(
+                status, operation, phase="Succeeded", message="dry run: nothing was changed",
+                now=now, result=SyncResult(revision=revision.sha, resources=results),
             )  # fmt: skip
             await self._clear_operation(app)
         # 4. status
@@ -456,7 +449,7 @@ class ApplicationController:
         status.health = HealthInfo(status=health.status, message=health.message[:1024])
         status.reconciled_at = now
         if sync_status == comparing.SYNCED:
-            _clear(status, "SyncError")
+            appstatus.clear(status, "SyncError")
         await self._write(app, status, memory)
         drift = self._drift.last(owner)
         if drift:
@@ -467,7 +460,6 @@ class ApplicationController:
             result_delay = min(result_delay, max(memory.next_retry - self._clock.monotonic(), 1.0))
         if any(h is not None and h.status == "Progressing" for h in healths):
             result_delay = min(result_delay, 2.0)
-        del live, key
         return Result(requeue_after=max(result_delay, 0.1))
 
     async def _resolve(
@@ -481,7 +473,6 @@ class ApplicationController:
         resolved = await self._sources.resolve(
             source.repo_url, revision, credentials, max_age=max_age
         )
-        memory.resolved_at = self._clock.monotonic()
         return resolved
 
     def _ready(self, cluster: str) -> bool:
@@ -495,10 +486,9 @@ class ApplicationController:
 
     async def _compare(
         self, member: Any, owner: str, desired: list[dict[str, Any]], kinds: Iterable[str]
-    ) -> tuple[list[ResourceStatus], list[Health | None], dict[str, dict[str, Any]]]:
+    ) -> tuple[list[ResourceStatus], list[Health | None]]:
         entries: list[ResourceStatus] = []
         healths: list[Health | None] = []
-        seen: dict[str, dict[str, Any]] = {}
         wanted = {pruning.object_key(m) for m in desired}
         informers = {}
         for kind_key in kinds:
@@ -525,7 +515,7 @@ class ApplicationController:
                     live, comparing.EXTRANEOUS, live=live, message="no longer in git"
                 )
                 entries.append(item)
-        return entries, healths, seen
+        return entries, healths
 
     async def _sync(  # noqa: PLR0915, PLR0917 - waves, prune, the operation's result
         self,
@@ -545,9 +535,7 @@ class ApplicationController:
     ) -> float:
         """Apply wave by wave, then prune; the operation's result, history. Seconds until
         the next look."""
-        meta = app["metadata"]
         started = now
-        this = self._pass_of(app, spec, status, kinds, now, prune=False)
         results: list[ResourceResult] = []
         errors: list[str] = []
         wait: float | None = None
@@ -596,19 +584,27 @@ class ApplicationController:
                 status.prune_confirmation_used = this.confirmation
             if outcome.prune_blocked:
                 errors.append(outcome.prune_blocked)
-                _condition(status, "SyncError", outcome.prune_blocked, now)
+                appstatus.set_condition(status, appstatus.PRUNE_BLOCKED, outcome.prune_blocked, now)
+            elif outcome.record is not None:  # judged, and not held
+                appstatus.clear(status, appstatus.PRUNE_BLOCKED)
         phase = "Succeeded" if not errors and done else ("Running" if not errors else "Failed")
         if errors:
             memory.retries += 1
-            memory.next_retry = self._clock.monotonic() + self._backoff(memory, spec)
-            _condition(status, "SyncError", "; ".join(errors)[:4000], now)
-            wait = min(wait or memory.next_retry, self._backoff(memory, spec))
+            memory.next_retry = self._clock.monotonic() + appstatus.backoff(
+                memory.retries, spec, poll=self._poll
+            )
+            appstatus.set_condition(status, "SyncError", "; ".join(errors)[:4000], now)
+            wait = min(
+                wait or memory.next_retry, appstatus.backoff(memory.retries, spec, poll=self._poll)
+            )
         else:
             memory.retries = 0
             memory.next_retry = 0.0
         if phase == "Succeeded":
-            _clear(status, "SyncError")
-            self._record_history(status, spec, revision, digest, started, now)
+            appstatus.clear(status, "SyncError")
+            appstatus.record_history(
+                status, spec, revision, digest=digest, started=started, now=now
+            )
         message = (
             f"successfully synced (revision {revision.sha[:7]})"
             if phase == "Succeeded"
@@ -622,21 +618,16 @@ class ApplicationController:
             {"sync": {"revision": revision.sha}, "initiatedBy": {"automated": True}}
         )
         if phase != "Running" or operation is None:
-            self._finish(
-                status,
-                op,
-                phase,
-                message,
-                now,
-                SyncResult(revision=revision.sha, resources=results, source=spec.source),
-            )
+            appstatus.finish(
+                status, op, phase=phase, message=message, now=now,
+                result=SyncResult(revision=revision.sha, resources=results, source=spec.source),
+            )  # fmt: skip
             state = status.operation_state
             if state is not None:
                 state.retry_count = memory.retries
                 state.started_at = started
             if operation is not None and phase != "Running":
                 await self._clear_operation(app)
-        del meta
         return wait if wait is not None else self._poll
 
     def _pass_of(
@@ -653,7 +644,7 @@ class ApplicationController:
         annotation = str((meta.get("annotations") or {}).get(CONFIRM_PRUNE_ANNOTATION) or "")
         confirmed = pruning.confirmation_valid(
             annotation,
-            blocked_since=_since(status, "SyncError"),
+            blocked_since=appstatus.guard_held_since(status),
             used=status.prune_confirmation_used,
             now=now,
         )
@@ -665,7 +656,7 @@ class ApplicationController:
             tuple(kinds),
             now,
             may_prune=prune,
-            guard_percent=_guard_percent(app),
+            guard_percent=appstatus.guard_percent(app),
             grace_seconds=0.0,
             confirmation=annotation if confirmed else "",
             records={r.cluster: r for r in status.prune_guard},
@@ -691,63 +682,6 @@ class ApplicationController:
                 return False
         return True
 
-    def _backoff(self, memory: _Memory, spec: ApplicationSpec) -> float:
-        retry = spec.sync_policy.retry if spec.sync_policy else None
-        backoff = retry.backoff if retry and retry.backoff else None
-        first = _seconds(backoff.duration if backoff else "5s", 5.0)
-        factor = backoff.factor if backoff else 2
-        longest = _seconds(backoff.max_duration if backoff else "3m", 180.0)
-        if retry is not None and retry.limit >= 0 and memory.retries > retry.limit:
-            return self._poll  # out of retries: the next poll (or a new commit) tries again
-        return float(min(longest, first * factor ** max(memory.retries - 1, 0)))
-
-    def _record_history(  # noqa: PLR0917
-        self,
-        status: ApplicationStatus,
-        spec: ApplicationSpec,
-        revision: Revision,
-        digest: str,
-        started: datetime.datetime,
-        now: datetime.datetime,
-    ) -> None:
-        last = status.history[-1] if status.history else None
-        if last is not None and last.revision == revision.sha and last.digest == digest:
-            return  # the same revision synced again (self-heal): not a new deployment
-        next_id = (max(h.id for h in status.history) + 1) if status.history else 0
-        status.history.append(
-            HistoryEntry(
-                id=next_id,
-                revision=revision.sha,
-                deployed_at=now,
-                deploy_started_at=started,
-                source=spec.source,
-                phase="Succeeded",
-                digest=digest,
-                message=revision.message[:1024],
-            )
-        )
-        limit = spec.revision_history_limit
-        keep = DEFAULT_HISTORY if limit is None else limit
-        status.history = status.history[-keep:] if keep else []
-
-    def _finish(  # noqa: PLR0917
-        self,
-        status: ApplicationStatus,
-        operation: Operation,
-        phase: str,
-        message: str,
-        now: datetime.datetime,
-        result: SyncResult,
-    ) -> None:
-        status.operation_state = OperationState(
-            operation=operation,
-            phase=phase,
-            message=message[:4096],
-            started_at=now,
-            finished_at=now,
-            sync_result=result,
-        )
-
     async def _clear_operation(self, app: dict[str, Any]) -> None:
         """The operation is done: take it off the Application (as Argo CD does)."""
         meta = app["metadata"]
@@ -768,18 +702,12 @@ class ApplicationController:
         finalizers = list(meta.get("finalizers") or [])
         if RESOURCES_FINALIZER not in finalizers:
             return Result()
-        owner = f"{meta['namespace']}.{meta['name']}"
         if cluster:
             member = self._sync_members.member(cluster)
             if member is None or not self._ready(cluster):
                 return Result(requeue_after=5.0)  # the objects are there: wait for the cluster
-            status = _status_of(app)
-            kinds = sorted(
-                {
-                    f"{r.group + '/' if r.group else ''}{r.version}/{r.kind}"
-                    for r in status.resources
-                }
-            )
+            status = appstatus.status_of(app)
+            kinds = appstatus.kinds_of(status)
             this = Pass(
                 meta["namespace"], meta["name"], tuple(kinds), self._clock.now(),
                 unguarded=True, owner_label=APPLICATION_LABEL,
@@ -789,7 +717,6 @@ class ApplicationController:
             outcome = await self._sync_members.sync(this, cluster, [], reachable=True)
             if not outcome.pruned_all:
                 return Result(requeue_after=1.0)
-            del owner
         path = resource_path(
             APPLICATION.api_version, APPLICATION.plural, namespace=meta["namespace"],
             name=meta["name"],
@@ -835,85 +762,12 @@ class ApplicationController:
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _status_of(app: dict[str, Any]) -> ApplicationStatus:
-    try:
-        return ApplicationStatus.model_validate(app.get("status") or {})
-    except ValidationError:
-        return ApplicationStatus()
-
-
-def _condition(status: ApplicationStatus, type_: str, message: str, now: datetime.datetime) -> None:
-    for condition in status.conditions:
-        if condition.type == type_:
-            if condition.message != message:
-                condition.message = message[:4096]
-                condition.last_transition_time = now
-            return
-    status.conditions.append(
-        AppCondition(type=type_, message=message[:4096], last_transition_time=now)
-    )
-
-
-def _clear(status: ApplicationStatus, type_: str) -> None:
-    status.conditions = [c for c in status.conditions if c.type != type_]
-
-
-def _since(status: ApplicationStatus, type_: str) -> datetime.datetime | None:
-    for condition in status.conditions:
-        if condition.type == type_ and "deletion guard" in condition.message:
-            return condition.last_transition_time
-    return None
-
-
-def _synced_revision(status: ApplicationStatus) -> str:
-    return status.history[-1].revision if status.history else ""
-
-
-def _poll_of(app: dict[str, Any], default: float) -> float:
-    raw = ((app["metadata"].get("annotations") or {}).get(POLL_ANNOTATION)) or ""
-    seconds = _seconds(str(raw), default) if raw else default
-    return max(seconds, 5.0)
-
-
-_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
-
-
-def _seconds(text: str, default: float) -> float:
-    """A Go-style duration ("5s", "3m", "1h30m") or plain seconds; ``default`` if neither."""
-    match = _DURATION.match(text.strip())
-    if not text.strip() or not match:
-        return default
-    hours, minutes, seconds = match.groups()
-    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
-
-
-GUARD_ANNOTATION = "flotilla.io/max-delete-percent"
-
-
-def _guard_percent(app: dict[str, Any]) -> int:
-    """The deletion guard's share for this Application (default 50: a pass that would prune
-    more than half of what the Application has on its cluster waits for a confirmation)."""
-    raw = str((app["metadata"].get("annotations") or {}).get(GUARD_ANNOTATION) or "")
-    try:
-        value = int(raw)
-    except ValueError:
-        return 50
-    return min(max(value, 0), 100)
-
-
 def _regarding(app: dict[str, Any]) -> Regarding:
     meta = app["metadata"]
     return Regarding(
         APPLICATION.api_version, APPLICATION.kind, meta["namespace"], meta["name"],
         str(meta.get("uid") or ""),
     )  # fmt: skip
-
-
-def _older(app: dict[str, Any], written: str) -> bool:
-    cached = str((app.get("metadata") or {}).get("resourceVersion") or "")
-    if not written or not cached.isdigit() or not written.isdigit():
-        return False
-    return int(cached) < int(written)
 
 
 __all__ = ["RESOURCES_FINALIZER", "ApplicationController"]

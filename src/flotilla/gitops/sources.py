@@ -36,6 +36,11 @@ Errors: `SourceError`, its message safe to show users; `transient` is True for w
 may fix (unreachable server, timeout, a commit evicted from the cache between `resolve` and
 `checkout`) and False for what needs a change of spec or Secret (authentication, host key,
 not a repository, revision or path not found, bad URL or path).
+
+Why one module of ~900 lines: it is one client of one tool. The cache layout, the single
+flight, the environment that keeps credentials out of argv and off disk, and the sorting of
+git's failures into safe messages all act on the same cache entries and processes; split,
+each half would need the other's internals.
 """
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ from flotilla.runtime.events import EventRecorder, Regarding
 from flotilla.runtime.informer import SharedInformers
 from flotilla.runtime.metrics import Metrics
 from flotilla.runtime.queue import WorkQueue
-from flotilla.runtime.reflector import Event
+from flotilla.runtime.reflector import Event, older
 
 logger = logging.getLogger(__name__)
 
@@ -237,7 +237,7 @@ class PropagationController:
             return
         namespace, name = owner.split(".", 1)
         key = f"{namespace}/{name}"
-        path = self._member_path(event.cluster, event.object)
+        path = self._sync_members.path_of(event.cluster, event.object)
         record = self._applier.record(event.cluster, path) if path else None
         if event.type == "DELETED" and path:  # what we applied is gone: apply it again
             self._applier.forget(event.cluster, path)
@@ -247,17 +247,6 @@ class PropagationController:
             self.queue.add_after(key, STATUS_SETTLE)
         else:
             self.queue.add(key)
-
-    def _member_path(self, cluster: str, item: dict[str, Any]) -> str | None:
-        mapper = self._members.mapper(cluster)
-        api_version, kind = item.get("apiVersion", ""), item.get("kind", "")
-        plural = mapper.cached_plural(api_version, kind) if mapper else None
-        meta = item.get("metadata") or {}
-        if not plural or not meta.get("name"):
-            return None
-        return resource_path(
-            api_version, plural, namespace=meta.get("namespace"), name=meta["name"]
-        )
 
     def _namespace_terminating(self, namespace: str) -> bool:
         """Whether the hub namespace is being deleted (or is not there: unsure, so yes)."""
@@ -271,7 +260,7 @@ class PropagationController:
         if placement is None:
             self._written.pop(key, None)
             return Result()
-        if _older(placement, self._written.get(key)):
+        if older(placement, self._written.get(key)):
             # The cache has not shown our last status write yet: the deletion guard's
             # memory lives there, so a pass on the older status could prune past it.
             return Result(requeue_after=STALE_RETRY)
@@ -533,18 +522,6 @@ def _regarding(placement: dict[str, Any]) -> Regarding:
     return Regarding(
         API_VERSION, PLACEMENT.kind, meta["namespace"], meta["name"], str(meta.get("uid") or "")
     )
-
-
-def _older(placement: dict[str, Any], written: str | None) -> bool:
-    """Whether the cached ``placement`` predates our last write of its status.
-
-    resourceVersions are opaque in general; the API server's are etcd revisions, so where
-    both are integers an older one is known to be older. Otherwise: not known to be.
-    """
-    cached = str((placement.get("metadata") or {}).get("resourceVersion") or "")
-    if not written or not cached.isdigit() or not written.isdigit():
-        return False
-    return int(cached) < int(written)
 
 
 def _failover_due(spec: PlacementSpec, views: list[Any], now: datetime.datetime) -> float | None:

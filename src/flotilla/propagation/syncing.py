@@ -126,6 +126,19 @@ class MemberSync:
             return None
         return Member(cluster, client, mapper)
 
+    def path_of(self, cluster: str, item: dict[str, Any]) -> str | None:
+        """The path of a member object, from the member's cached mapping (no I/O); None
+        when the mapping does not know its kind yet."""
+        mapper = self._members.mapper(cluster)
+        api_version, kind = item.get("apiVersion", ""), item.get("kind", "")
+        plural = mapper.cached_plural(api_version, kind) if mapper else None
+        meta = item.get("metadata") or {}
+        if not plural or not meta.get("name"):
+            return None
+        return resource_path(
+            api_version, plural, namespace=meta.get("namespace"), name=meta["name"]
+        )
+
     async def informer(self, member: Member, api_version: str, kind: str) -> Informer | None:
         try:
             info = await member.mapper.resource_for(api_version, kind)

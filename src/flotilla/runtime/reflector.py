@@ -88,6 +88,19 @@ def object_key(obj: Mapping[str, Any]) -> str:
     return f"{namespace}/{name}" if namespace else name
 
 
+def older(item: dict[str, Any], written: str | None) -> bool:
+    """Whether the cached ``item`` predates our last write of it (``written``: the
+    resourceVersion that write returned): a pass on it must wait for the cache.
+
+    resourceVersions are opaque in general; the API server's are etcd revisions, so where
+    both are integers an older one is known to be older. Otherwise: not known to be.
+    """
+    cached = str((item.get("metadata") or {}).get("resourceVersion") or "")
+    if not written or not cached.isdigit() or not written.isdigit():
+        return False
+    return int(cached) < int(written)
+
+
 def resource_version(obj: Mapping[str, Any]) -> str:
     return str((obj.get("metadata") or {}).get("resourceVersion") or "")
 

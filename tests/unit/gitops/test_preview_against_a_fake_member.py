@@ -10,7 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from flotilla.cli.app import plan_sync
+from flotilla.devfleet.binaries import find_tool
+from flotilla.gitops.previewing import plan_sync
+from flotilla.gitops.rendering import Tools
 from flotilla.kube import ConnectionConfig, KubeClient
 from tests.gitservers import GitHttpServer, GitRepo
 from tests.unit.cli.test_app_harness import (
@@ -80,7 +82,10 @@ class World:
             async with client_on(self.hub, server=HUB_SERVER) as hub:
                 item = self.hub.get(f"{APPS}/guestbook")
                 assert item is not None
-                done = await plan_sync(hub, item, cache_dir=self.cache, member=self.client)
+                done = await plan_sync(
+                hub, item, cache_dir=self.cache, member=self.client,
+                tools=Tools(kubectl=find_tool("kubectl"), helm=find_tool("helm")),
+            )  # fmt: skip
             return [change.manifest for change in done.changes]
 
         for manifest in asyncio.run(plan()):
