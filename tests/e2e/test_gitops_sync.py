@@ -11,6 +11,7 @@ from tests.e2e.gitops import (
     application,
     cm,
     cm_path,
+    condition,
     create_app,
     dest,
     member_get,
@@ -58,3 +59,57 @@ async def test_an_automated_application_follows_its_branch_and_prunes(
     live = await member_get(fleet, "us-east", cm_path(dest, "a"))
     assert live is not None and live["data"] == {"v": "2"}
     assert await member_get(fleet, "eu-west", cm_path(dest, "a")) is None
+
+
+async def test_a_commit_that_removes_most_objects_waits_for_a_confirmation(
+    fleet: LocalFleet, gitops: ControllerProcess, repo: GitRepo, dest: str
+) -> None:
+    names = ["m0", "m1", "m2", "m3"]
+    first = repo.commit({f"k8s/{n}.yaml": cm(n, {"v": "1"}) for n in names}, "four maps")
+    app = application(
+        "guard-" + dest[-8:], repo=repo.url_file, path="k8s", namespace=dest,
+        automated={"prune": True},
+    )  # fmt: skip
+    await create_app(fleet, app)
+    name = app["metadata"]["name"]
+    await wait_app(fleet, name, lambda a: synced(a, first), what="first sync")
+
+    repo.commit({f"k8s/{n}.yaml": None for n in names[1:]}, "three of four gone")
+    held = await wait_app(
+        fleet, name, lambda a: condition(a, "PruneBlocked"), what="the guard holding the prune"
+    )
+    assert "3 of 4" in (condition(held, "PruneBlocked") or "")
+    for n in names:
+        assert await member_get(fleet, "us-east", cm_path(dest, n)) is not None, n
+
+    result = fleet.flotilla("app", "confirm-prune", name)
+    assert result.returncode == 0, result.stderr
+
+    async def pruned() -> bool:
+        left = [n for n in names if await member_get(fleet, "us-east", cm_path(dest, n))]
+        return left == ["m0"]
+
+    await eventually(pruned, timeout=60, what="the confirmed prune")
+    await wait_app(fleet, name, lambda a: condition(a, "PruneBlocked") is None, what="released")
+
+
+async def test_a_source_that_fails_prunes_nothing_and_says_why(
+    fleet: LocalFleet, gitops: ControllerProcess, repo: GitRepo, dest: str
+) -> None:
+    first = repo.commit({"k8s/a.yaml": cm("a", {"v": "1"})}, "one map")
+    app = application(
+        "fails-" + dest[-8:], repo=repo.url_file, path="k8s", namespace=dest,
+        automated={"prune": True, "selfHeal": True, "allowEmpty": True},
+    )  # fmt: skip
+    await create_app(fleet, app)
+    name = app["metadata"]["name"]
+    await wait_app(fleet, name, lambda a: synced(a, first), what="first sync")
+
+    repo.commit({"k8s/a.yaml": "kind: [unclosed\n"}, "broken YAML")
+    broken = await wait_app(
+        fleet, name, lambda a: condition(a, "ComparisonError"), what="the render error"
+    )
+    assert "a.yaml" in (condition(broken, "ComparisonError") or "")
+    assert broken["status"]["sync"]["status"] == "Unknown"
+    live = await member_get(fleet, "us-east", cm_path(dest, "a"))
+    assert live is not None and live["data"] == {"v": "1"}
