@@ -28,7 +28,7 @@ from flotilla.gitops.rendering import Tools
 from flotilla.gitops.sources import GitSources
 from flotilla.gitops.webhook import handler
 from flotilla.hub.install import crd_is_ours
-from flotilla.kube import ConnectionConfig, KubeClient, NotFound, resource_path
+from flotilla.kube import ConnectionConfig, Forbidden, KubeClient, NotFound, resource_path
 from flotilla.propagation.controller import PropagationController
 from flotilla.propagation.tenancy import DEFAULT_TENANCY, TenancyPolicy
 from flotilla.runtime.clock import Clock, LoopClock
@@ -175,6 +175,12 @@ async def _gitops_served(hub: KubeClient) -> bool:
         definition = await hub.get(path)
     except NotFound:
         logger.warning("gitops off: the Application CRD is not installed (flotilla hub install)")
+        return False
+    except Forbidden:
+        logger.warning(
+            "gitops off: the controller may not read the Application CRD (its RBAC is older "
+            "than this version: flotilla hub install)"
+        )
         return False
     if not crd_is_ours(definition):
         logger.warning(

@@ -78,6 +78,8 @@ _PASSED_ENV = (
     "SSL_CERT_DIR",
 )
 _CWD = "cwd"
+_KILL_WAIT = 5.0
+"""How long a killed tool's exit and closing pipes are waited for."""
 _HELM_DEBUG_HINT = "Use --debug flag to render out invalid YAML"
 _CHART_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _URL_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@\"']+@")
@@ -720,26 +722,40 @@ async def _run(
     except OSError as error:
         raise RenderError(f"{what} could not start: {error.strerror}", tool=tool) from None
     assert process.stdout is not None and process.stderr is not None
+    readers = [
+        asyncio.ensure_future(_read(process.stdout, max_bytes, fail=True)),
+        asyncio.ensure_future(_read(process.stderr, _STDERR_LIMIT, fail=False)),
+    ]
     try:
         async with asyncio.timeout(deadline.remaining()):
-            stdout, stderr = await asyncio.gather(
-                _read(process.stdout, max_bytes, fail=True),
-                _read(process.stderr, _STDERR_LIMIT, fail=False),
-            )
+            stdout, stderr = await asyncio.gather(*readers)
             code = await process.wait()
     except TimeoutError:
         raise RenderError(f"{what} timed out after {deadline.seconds:g}s", tool=tool) from None
     except _TooLarge:
         raise RenderError(f"{what}: output larger than {max_bytes} bytes", tool=tool) from None
     finally:
+        for reader in readers:  # gather leaves the other reader running when one fails
+            reader.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
         if process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-            await process.wait()
+            # asyncio's wait() returns only once the pipes are closed too, and a pipe whose
+            # reader stopped at the limit is paused and never sees its end: read them out.
+            with contextlib.suppress(TimeoutError, OSError):
+                async with asyncio.timeout(_KILL_WAIT):
+                    await asyncio.gather(_drain(process.stdout), _drain(process.stderr))
+                    await process.wait()
     if code != 0:
         explanation = stderr if explain is None else explain(stdout, stderr)
         raise RenderError(f"{what} failed: {_quote(explanation)}", tool=tool)
     return stdout
+
+
+async def _drain(stream: asyncio.StreamReader) -> None:
+    while await stream.read(1 << 16):
+        pass
 
 
 async def _read(stream: asyncio.StreamReader, limit: int, *, fail: bool) -> bytes:

@@ -142,6 +142,13 @@ def _controller_rules() -> list[dict[str, Any]]:
             "resources": sorted(f"{plural}/status" for plural in plurals - {"overrides"}),
             "verbs": ["get", "update", "patch"],
         },
+        # Whether this hub's Application CRD is Flotilla's (not Argo CD's): that one CRD.
+        {
+            "apiGroups": ["apiextensions.k8s.io"],
+            "resources": ["customresourcedefinitions"],
+            "resourceNames": [APPLICATION.crd_name],
+            "verbs": ["get"],
+        },
         # GitOps Applications: read, their finalizer and finished operations, and status.
         {
             "apiGroups": [APPLICATION.group],
