@@ -92,3 +92,12 @@ def test_requests_and_a_memory_limit_are_set() -> None:
     resources = _container()["resources"]
     assert set(resources["requests"]) == {"cpu", "memory"}
     assert "memory" in resources["limits"]
+
+
+def test_the_image_carries_the_tools_gitops_runs() -> None:
+    containerfile = (ROOT / "Containerfile").read_text()
+    runtime = containerfile.rsplit("\nFROM ", 1)[1]
+    assert re.search(r"apt-get install[^\n]* git\b", runtime)
+    copied = re.search(r"^COPY --from=tools (.+) /usr/local/bin/$", runtime, flags=re.MULTILINE)
+    assert copied is not None
+    assert sorted(Path(p).name for p in copied.group(1).split()) == ["helm", "kubectl"]
