@@ -67,7 +67,12 @@ from flotilla.gitops import status as appstatus
 from flotilla.gitops.desired import Renderer, digest_of_all, stamped, waves
 from flotilla.gitops.health import Health
 from flotilla.gitops.rendering import RenderError
-from flotilla.gitops.repositories import WEBHOOK_SECRET, credentials_for, secret_data
+from flotilla.gitops.repositories import (
+    SECRET_TYPE_LABEL,
+    WEBHOOK_SECRET,
+    credentials_for,
+    secret_data,
+)
 from flotilla.gitops.sources import Revision, SourceError
 from flotilla.gitops.urls import redact, same_repo
 from flotilla.gitops.webhook import Push, WebhookSecrets
@@ -170,6 +175,7 @@ class ApplicationController:
             raise KubeError(f"namespace {SYSTEM_NAMESPACE} on the hub has no uid")
         self._apps.add_handler(lambda event: self.queue.add(event.key))
         self._clusters.add_handler(lambda _event: self._enqueue_all())
+        self._secrets.add_handler(self._on_secret)
         self._members.on_connected(lambda _cluster: self._enqueue_all())
         async with self.queue:
             for informer in (self._apps, self._clusters, self._secrets):
@@ -196,6 +202,12 @@ class ApplicationController:
     def _enqueue_all(self) -> None:
         for key in self._apps.keys():  # noqa: SIM118 - Informer.keys, not a dict
             self.queue.add(key)
+
+    def _on_secret(self, event: Event) -> None:
+        """Credentials that come, change or go: every Application looks again (one that
+        could not fetch may now)."""
+        if label_of(event.object, SECRET_TYPE_LABEL) in ("repository", "repo-creds"):
+            self._enqueue_all()
 
     def on_push(self, push: Push) -> int:
         """A webhook's push: the Applications that follow that repository and branch (or
