@@ -44,6 +44,11 @@ DEFAULT_HISTORY = 10
 MAX_STATUS_RESOURCES = 5000
 """Per-object entries kept in an Application's status (Argo CD keeps them all)."""
 
+RELEASE_NAME_PATTERN = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$"
+"""Helm's rule for release names (or empty: the Application's name)."""
+NOT_AN_OPTION_PATTERN = r"^([^-].*)?$"
+"""Does not start with ``-``: the value is an argument of helm or git, never one of their flags."""
+
 SyncStatus = Literal["Synced", "OutOfSync", "Unknown"]
 HealthStatus = Literal["Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"]
 ResourceSync = Literal["Synced", "OutOfSync", "Missing", "Extraneous", "Unknown"]
@@ -68,7 +73,10 @@ class HelmParameter(Model):
 
 class ApplicationSourceHelm(Model):
     release_name: str = Field(
-        default="", max_length=53, description="Helm release name; the Application's name."
+        default="",
+        max_length=53,
+        pattern=RELEASE_NAME_PATTERN,
+        description="Helm release name (dot-separated DNS labels); the Application's name.",
     )
     value_files: list[str] = Field(
         default_factory=list,
@@ -102,6 +110,7 @@ class ApplicationSource(Model):
         alias="repoURL",
         min_length=1,
         max_length=MAX_URL_LENGTH,
+        pattern=NOT_AN_OPTION_PATTERN,
         description="Git repository (https, http, ssh, git, file) or Helm repository URL.",
     )
     target_revision: str = Field(
@@ -113,7 +122,10 @@ class ApplicationSource(Model):
         default="", max_length=MAX_PATH_LENGTH, description="Directory in the repository."
     )
     chart: str = Field(
-        default="", max_length=MAX_NAME_LENGTH, description="Chart name in a Helm repository."
+        default="",
+        max_length=MAX_NAME_LENGTH,
+        pattern=NOT_AN_OPTION_PATTERN,
+        description="Chart name in a Helm repository.",
     )
     directory: ApplicationSourceDirectory | None = None
     helm: ApplicationSourceHelm | None = None

@@ -11,7 +11,9 @@ namespaced objects that name none (cluster-scoped ones lose any namespace, as th
 REST mapping says), the managed-by and owner labels, and ``DIGEST_ANNOTATION``: the digest
 of the manifest as git wants it. A live object whose annotation matches, and whose fields
 no other manager has taken, is in sync with git (``comparing``), without a dry run and
-across controller restarts.
+across controller restarts. Flotilla's ownership labels a manifest already carries are
+dropped first: git does not get to say that an object is a Placement's, another
+Application's or another hub's (the ownership check would let the apply take it over).
 """
 
 from __future__ import annotations
@@ -28,7 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from flotilla.api.application import ApplicationSource, ApplicationSpec
-from flotilla.api.labels import APPLICATION_LABEL, MANAGED_BY, MANAGED_BY_LABEL
+from flotilla.api.labels import (
+    APPLICATION_LABEL,
+    HUB_LABEL,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    OWNER_LABELS,
+)
 from flotilla.gitops.rendering import Directory, Helm, Kustomize, RenderError, Tools, detect, render
 from flotilla.gitops.sources import Credentials, GitSources
 
@@ -38,6 +46,8 @@ MAX_RENDERS = 512
 """Rendered sources kept (LRU)."""
 MAX_OBJECTS = 5000
 """Objects one Application may render to."""
+_FLOTILLA_LABELS = frozenset({*OWNER_LABELS, HUB_LABEL, MANAGED_BY_LABEL})
+"""What says who owns a managed object: set by ``stamped`` (and the applier), never by git."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +148,8 @@ def options_of(
             value_files=tuple(h.value_files),
             values=h.values,
             values_object=h.values_object,
-            parameters=tuple((p.name, p.value) for p in h.parameters),
+            parameters=tuple((p.name, p.value) for p in h.parameters if not p.force_string),
+            string_parameters=tuple((p.name, p.value) for p in h.parameters if p.force_string),
             skip_crds=h.skip_crds,
         )
     return directory, kustomize, helm
@@ -170,7 +181,7 @@ def stamped(
             meta.pop("namespace", None)
         elif not meta.get("namespace") and namespace:
             meta["namespace"] = namespace
-        labels = meta.get("labels") or {}
+        labels = {k: v for k, v in (meta.get("labels") or {}).items() if k not in _FLOTILLA_LABELS}
         meta["labels"] = {**labels, MANAGED_BY_LABEL: MANAGED_BY, APPLICATION_LABEL: owner}
         annotations = {k: v for k, v in (meta.get("annotations") or {}).items()}
         annotations.pop(DIGEST_ANNOTATION, None)

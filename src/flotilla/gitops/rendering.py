@@ -15,8 +15,14 @@ What is not obvious:
   ours, a private ``HOME``), and nothing of their command line is quoted in errors: ``--set``
   values and repository URLs may hold secrets. A tool's own error text is quoted, bounded,
   with any ``user:password@`` in URLs masked.
-- YAML is parsed off the event loop. Objects are returned as rendered: no namespace is
-  defaulted and no label is added, the caller does both.
+- Nothing from the spec or the repository is an argument a tool could read as a flag:
+  options are single ``--flag=value`` items, positional arguments come after ``--``, and a
+  release name, chart or repository URL that starts with ``-`` is refused anyway.
+- YAML is parsed off the event loop. Aliases are kept as shared references by the parser
+  and expanded by whoever serialises the objects (the digest, the apply): a document whose
+  aliases expand it beyond what the render's size limit allows ("billion laughs") is
+  refused, as is one whose aliases refer to themselves. Objects are returned as rendered:
+  no namespace is defaulted and no label is added, the caller does both.
 - Kustomize may read bases outside the source directory (``../base`` of an overlay): that is
   how overlays work, so the source directory handed in should sit inside the checked-out
   repository. Symlinks that point out of the source directory are refused in every mode.
@@ -128,6 +134,8 @@ class Helm:
     values: str = ""
     values_object: Mapping[str, Any] | None = None
     parameters: tuple[tuple[str, str], ...] = ()
+    string_parameters: tuple[tuple[str, str], ...] = ()
+    """Parameters set with ``--set-string`` (Argo's ``forceString``), after ``parameters``."""
     skip_crds: bool = False
     chart: str = ""
     repo_url: str = ""
@@ -237,7 +245,7 @@ async def render(
             )
     finally:
         await asyncio.to_thread(shutil.rmtree, work, ignore_errors=True)
-    return await asyncio.to_thread(_parse_output, output, kind)
+    return await asyncio.to_thread(_parse_output, output, kind, max_bytes)
 
 
 # --- directories of plain manifests ---------------------------------------------------------
@@ -251,6 +259,7 @@ def _read_directory(root: Path, spec: Directory, max_bytes: int) -> list[dict[st
     exclude = _expand_braces(spec.exclude) if spec.exclude else []
     objects: list[dict[str, Any]] = []
     total = 0
+    budget = _Budget(max_bytes)
     for rel in _manifest_files(top, recurse=spec.recurse):
         if include and not _matches(rel, include):
             continue
@@ -269,6 +278,7 @@ def _read_directory(root: Path, spec: Directory, max_bytes: int) -> list[dict[st
             raise RenderError(f"manifests larger than {max_bytes} bytes", tool="directory")
         text = target.read_text(encoding="utf-8", errors="replace")
         documents = _load_json(text, rel) if rel.endswith(".json") else _load_yaml(text, rel)
+        budget.spend(documents, rel, tool="directory")
         objects.extend(_objects(documents, rel, tool="directory"))
     return objects
 
@@ -314,6 +324,83 @@ def _expand_braces(pattern: str) -> list[str]:
 
 def _matches(rel: str, globs: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(rel, glob) for glob in globs)
+
+
+_MIN_EXPANSION = 1 << 20
+"""The smallest expansion budget: what a Chart.yaml may expand to, say."""
+
+
+class _Budget:
+    """How much the parsed documents of one render may expand to, aliases expanded.
+
+    The measure is one per node plus the length of every string (keys too): a lower bound
+    of the JSON the objects serialise to. YAML without aliases measures at most about one
+    and a half times its own size, so twice the render's byte limit refuses only documents
+    that aliases blow up.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.limit = max(2 * max_bytes, _MIN_EXPANSION)
+        self.remaining = self.limit
+
+    def spend(self, documents: Sequence[Any], source: str, *, tool: str) -> None:
+        for document in documents:
+            size = _expanded_size(document, self.remaining)
+            if size is None:
+                raise RenderError(f"{source}: refers to itself through YAML aliases", tool=tool)
+            if size > self.remaining:
+                raise RenderError(
+                    f"{source}: expands to more than {self.limit} bytes through YAML aliases",
+                    tool=tool,
+                )
+            self.remaining -= size
+
+
+def _expanded_size(root: Any, limit: int) -> int | None:
+    """``root``'s measure (see ``_Budget``) with shared references counted each time.
+
+    Each distinct container is visited once and its size remembered, so this takes the time
+    of the parsed (not the expanded) document; it stops at the first container over
+    ``limit`` (returning more than ``limit``). None: a container contains itself.
+    """
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, closing = stack.pop()
+        if not isinstance(node, (dict, list)) or (not closing and id(node) in sizes):
+            continue
+        key = id(node)
+        if not closing:
+            if key in open_:
+                return None
+            open_.add(key)
+            stack.append((node, True))
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, False) for child in children if isinstance(child, (dict, list)))
+            continue
+        open_.discard(key)
+        size = 1
+        if isinstance(node, dict):
+            for name, value in node.items():
+                size += _scalar_size(name) + _size_of(value, sizes)
+                if size > limit:
+                    return size
+        else:
+            for value in node:
+                size += _size_of(value, sizes)
+                if size > limit:
+                    return size
+        sizes[key] = size
+    return _size_of(root, sizes)
+
+
+def _size_of(node: Any, sizes: Mapping[int, int]) -> int:
+    return sizes[id(node)] if isinstance(node, (dict, list)) else _scalar_size(node)
+
+
+def _scalar_size(node: Any) -> int:
+    return 1 + len(node) if isinstance(node, (str, bytes, set)) else 1
 
 
 def _load_yaml(text: str, source: str) -> list[Any]:
@@ -392,10 +479,12 @@ def _checked(document: Any, where: str, *, tool: str) -> dict[str, Any]:
     return document
 
 
-def _parse_output(output: bytes, kind: str) -> list[dict[str, Any]]:
+def _parse_output(output: bytes, kind: str, max_bytes: int) -> list[dict[str, Any]]:
     source = f"{kind} output"
     text = output.decode("utf-8", errors="replace")
-    return list(_objects(_load_yaml(text, source), source, tool=kind))
+    documents = _load_yaml(text, source)
+    _Budget(max_bytes).spend(documents, source, tool=kind)
+    return list(_objects(documents, source, tool=kind))
 
 
 def _source_tree(root: Path, *, tool: str) -> Path:
@@ -431,7 +520,7 @@ async def _kustomize(
     wrapper = await asyncio.to_thread(_wrapper_kustomization, top, spec, work / "wrapper")
     target = top if wrapper is None else wrapper
     return await _run(
-        [str(tools.kubectl), "kustomize", str(target)],
+        [str(tools.kubectl), "kustomize", "--", str(target)],
         tool="kustomize",
         what="kubectl kustomize",
         cwd=work / _CWD,
@@ -519,9 +608,18 @@ async def _helm(
         env[home] = str(work / home.lower())
     options = await asyncio.to_thread(_helm_options, top, spec, work, namespace, kube_version)
     release = spec.release_name or app_name
+    # helm reads these as positional arguments (after "--"); one that looks like a flag is
+    # refused all the same, for a helm that would not honour "--"
+    if release.startswith("-"):
+        raise RenderError(f"release name {release!r} must not start with '-'", tool="helm")
+    flags: list[str] = []
     if spec.chart or spec.repo_url:
         if not (spec.chart and spec.repo_url):
             raise RenderError("a Helm repository chart needs both chart and repo_url", tool="helm")
+        if spec.chart.startswith("-"):
+            raise RenderError(f"chart name {spec.chart!r} must not start with '-'", tool="helm")
+        if spec.repo_url.startswith("-"):  # not quoted: a URL may hold credentials
+            raise RenderError("the Helm repository URL must not start with '-'", tool="helm")
         if spec.repo_url.startswith("oci://"):
             if ".." in spec.chart.split("/"):
                 raise RenderError(f"chart name {spec.chart!r} is not valid", tool="helm")
@@ -530,9 +628,10 @@ async def _helm(
             # helm looks for a local directory of that name first: a plain name only
             if not _CHART_NAME.fullmatch(spec.chart):
                 raise RenderError(f"chart name {spec.chart!r} is not valid", tool="helm")
-            chart = ["--repo", spec.repo_url, spec.chart]
+            flags.append(f"--repo={spec.repo_url}")
+            chart = [spec.chart]
         if spec.version:
-            chart += ["--version", spec.version]
+            flags.append(f"--version={spec.version}")
     else:
         chart_dir = top
         if await asyncio.to_thread(_missing_dependencies, top):
@@ -545,7 +644,7 @@ async def _helm(
                 ignore=shutil.ignore_patterns(".git"),
             )
             await _run(
-                [str(tools.helm), "dependency", "build", str(chart_dir)],
+                [str(tools.helm), "dependency", "build", "--", str(chart_dir)],
                 tool="helm",
                 what="helm dependency build (the chart's dependencies are not in charts/)",
                 explain=_dependency_build_failure,
@@ -556,7 +655,7 @@ async def _helm(
             )
         chart = [str(chart_dir)]
     return await _run(
-        [str(tools.helm), "template", release, *chart, *options],
+        [str(tools.helm), "template", *options, *flags, "--", release, *chart],
         tool="helm",
         what="helm template",
         cwd=work / _CWD,
@@ -569,8 +668,11 @@ async def _helm(
 def _helm_options(
     top: Path, spec: Helm, work: Path, namespace: str, kube_version: str
 ) -> list[str]:
-    """Argo's order: value files, then inline values over them, then parameters over all."""
-    options = ["--namespace", namespace] if namespace else []
+    """Argo's order: value files, then inline values over them, then parameters over all.
+
+    Every option is one ``--flag=value`` item: a value is never an argument of its own.
+    """
+    options = [f"--namespace={namespace}"] if namespace else []
     for value_file in spec.value_files:
         path = (top / value_file.lstrip("/")).resolve()
         if not path.is_relative_to(top):
@@ -579,7 +681,7 @@ def _helm_options(
             )
         if not path.is_file():
             raise RenderError(f"value file {value_file!r} does not exist", tool="helm")
-        options += ["--values", str(path)]
+        options.append(f"--values={path}")
     inline: str | None = None
     if spec.values_object is not None:
         inline = yaml.safe_dump(dict(spec.values_object))
@@ -588,12 +690,14 @@ def _helm_options(
     if inline is not None:
         inline_file = work / "inline-values.yaml"
         inline_file.write_text(inline)
-        options += ["--values", str(inline_file)]
+        options.append(f"--values={inline_file}")
     for name, value in spec.parameters:
-        options += ["--set", f"{name}={_escape_set_value(value)}"]
+        options.append(f"--set={name}={_escape_set_value(value)}")
+    for name, value in spec.string_parameters:
+        options.append(f"--set-string={name}={_escape_set_value(value)}")
     options.append("--skip-crds" if spec.skip_crds else "--include-crds")
     if kube_version:
-        options += ["--kube-version", kube_version]
+        options.append(f"--kube-version={kube_version}")
     return options
 
 
@@ -633,6 +737,7 @@ def _missing_dependencies(chart: Path) -> list[str]:
                 document = yaml.load(path.read_text(), Loader=_Loader)
             except yaml.YAMLError as error:
                 raise RenderError(f"{name}: invalid YAML: {error}", tool="helm") from None
+            _Budget(0).spend([document], name, tool="helm")
             if isinstance(document, dict):
                 declared += document.get("dependencies") or []
     wanted = {
@@ -650,6 +755,7 @@ def _missing_dependencies(chart: Path) -> list[str]:
                 vendored.add(entry.name)
                 with contextlib.suppress(yaml.YAMLError, OSError):
                     meta = yaml.load((entry / "Chart.yaml").read_text(), Loader=_Loader)
+                    _Budget(0).spend([meta], f"charts/{entry.name}/Chart.yaml", tool="helm")
                     if isinstance(meta, dict) and isinstance(meta.get("name"), str):
                         vendored.add(meta["name"])
             elif entry.name.endswith(".tgz"):

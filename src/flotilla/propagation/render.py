@@ -30,7 +30,7 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flotilla.api.labels import MANAGED_BY, MANAGED_BY_LABEL, PLACEMENT_LABEL
+from flotilla.api.labels import MANAGED_BY, MANAGED_BY_LABEL, OWNER_LABELS, PLACEMENT_LABEL
 from flotilla.api.placement import OverrideRule
 from flotilla.propagation.overrides import (
     MAX_PATCH_OPERATIONS,
@@ -160,7 +160,10 @@ def render(
     metadata = manifest.get("metadata")
     if not isinstance(metadata, dict):
         metadata = manifest["metadata"] = {}
-    metadata["labels"] = {**(metadata.get("labels") or {}), **managed_labels(*placement)}
+    # A template's own owner labels (another Placement's, an Application's) would make the
+    # object look owned by someone else on the member: only this Placement's are kept.
+    labels = {k: v for k, v in (metadata.get("labels") or {}).items() if k not in OWNER_LABELS}
+    metadata["labels"] = {**labels, **managed_labels(*placement)}
     return manifest
 
 
