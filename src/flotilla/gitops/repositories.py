@@ -3,7 +3,11 @@
 A Secret labelled ``argocd.argoproj.io/secret-type: repository`` holds the credentials of
 one repository (``url`` is that repository); ``repo-creds`` holds a credential template for
 every repository whose URL starts with its ``url`` (the longest prefix wins, and an exact
-``repository`` wins over any template), as in Argo CD. Keys: ``username``, ``password`` (a
+``repository`` wins over any template), as in Argo CD. URLs compare by
+``urls.credentials_key``, more strictly than Argo CD: the scheme must match (an https
+Secret's password never goes to an http URL; ssh's spellings are one scheme), a template
+covers whole path segments (``team-a`` is not a prefix of ``team-ab/x``), and a URL with
+``.`` or ``..`` segments, or a Secret's, matches nothing. Keys: ``username``, ``password`` (a
 password or a token), ``sshPrivateKey``, ``sshKnownHosts`` (Flotilla's: Argo CD keeps known
 hosts in a ConfigMap), ``insecureIgnoreHostKey``, and ``webhook.github`` /
 ``webhook.gitlab`` / ``webhook.gitea`` in the Secret named ``flotilla-webhook``.
@@ -22,7 +26,7 @@ from typing import Any
 
 from flotilla.api.labels import label_of
 from flotilla.gitops.sources import Credentials
-from flotilla.gitops.urls import normalize
+from flotilla.gitops.urls import CredentialsKey, credentials_key
 
 SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
 WEBHOOK_SECRET = "flotilla-webhook"
@@ -30,7 +34,9 @@ WEBHOOK_SECRET = "flotilla-webhook"
 
 def credentials_for(url: str, secrets: Iterable[Mapping[str, Any]]) -> Credentials | None:
     """The credentials for repository ``url``, or None when no Secret names it."""
-    wanted = normalize(url)
+    wanted = credentials_key(url)
+    if wanted is None:
+        return None
     exact: Credentials | None = None
     best: tuple[int, Credentials] | None = None
     for secret in secrets:
@@ -38,17 +44,17 @@ def credentials_for(url: str, secrets: Iterable[Mapping[str, Any]]) -> Credentia
         if kind not in ("repository", "repo-creds"):
             continue
         data = secret_data(secret)
-        prefix = data.get("url", "")
-        if not prefix:
+        named = credentials_key(data.get("url", ""))
+        if named is None:
             continue
-        if kind == "repository" and normalize(prefix) == wanted:
+        if kind == "repository" and named == wanted:
             exact = _credentials(data)
         elif (
             kind == "repo-creds"
-            and _starts(url, prefix)
-            and (best is None or len(prefix) > best[0])
+            and _under(wanted, named)
+            and (best is None or len(named[2]) > best[0])
         ):
-            best = (len(prefix), _credentials(data))
+            best = (len(named[2]), _credentials(data))
     if exact is not None:
         return exact
     return best[1] if best else None
@@ -77,11 +83,11 @@ def _credentials(data: Mapping[str, str]) -> Credentials:
     )
 
 
-def _starts(url: str, prefix: str) -> bool:
-    """Whether ``url`` is under ``prefix``, compared as Argo CD does: the normalized forms,
-    the prefix ending at a path boundary."""
-    url_n, prefix_n = normalize(url), normalize(prefix)
-    return url_n == prefix_n or url_n.startswith(prefix_n.rstrip("/") + "/")
+def _under(url: CredentialsKey, prefix: CredentialsKey) -> bool:
+    """Whether repository ``url`` is ``prefix`` or below it: one scheme, one host (and
+    port), and the prefix's path segments leading the URL's."""
+    scheme, host, segments = url
+    return (scheme, host) == prefix[:2] and segments[: len(prefix[2])] == prefix[2]
 
 
 __all__ = ["SECRET_TYPE_LABEL", "WEBHOOK_SECRET", "credentials_for", "secret_data"]

@@ -3,8 +3,10 @@
 Many applications share a handful of repositories and poll them often, so this module keeps
 one bare cache repository per URL and makes as few network operations as it can: shallow
 fetches (`--depth 1`) of the one revision asked for, one fetch shared by concurrent callers
-(single flight), results reused for `max_age` seconds, and a commit asked for by its (full or
-abbreviated) sha never fetched again once in the cache. Trees are extracted once per
+(single flight), results reused for `max_age` seconds, and a commit asked for by its full sha
+never fetched again once in the cache. A shorter hex revision (`cafe`, `2024`) may be a branch
+or a tag: the server is asked for that ref first, and only when it has none is the revision
+taken for an abbreviated sha (from the cache when it is there). Trees are extracted once per
 (url, sha) and read by renderers.
 
 It runs the `git` CLI, because that is what speaks every transport and auth scheme the way
@@ -75,7 +77,7 @@ _KILL_GRACE = 2.0
 _MAX_FRESH = 4096
 
 _FULL_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
-_HEX_REVISION = re.compile(r"^[0-9a-f]{4,64}$")  # a full or abbreviated sha (or a hex name)
+_HEX_REVISION = re.compile(r"^[0-9a-f]{4,64}$")  # a full or abbreviated sha, or a hex ref name
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _SCP_LIKE = re.compile(r"^(?:[^@/:\s]+@)?[^@/:\s]+:")
 _USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'\"]*@")
@@ -228,8 +230,9 @@ class GitSources:
         """The commit `revision` names in the repository at `url`, fetched into the cache.
 
         `revision`: a branch, a tag, a full or abbreviated sha, or "HEAD" / "" for the
-        remote's default branch. Concurrent calls for one (url, revision, credentials) share
-        one fetch; a result fetched less than `max_age` seconds ago is returned as it is.
+        remote's default branch; a ref wins over an abbreviated sha of the same spelling.
+        Concurrent calls for one (url, revision, credentials) share one fetch; a result
+        fetched less than `max_age` seconds ago is returned as it is.
         """
         remote = self._remote(url, credentials)
         asked = _checked_revision(revision)
@@ -315,16 +318,24 @@ class GitSources:
     async def _resolve_in(self, entry: _Repo, remote: _Remote, asked: str) -> Revision:
         accepted = remote.fingerprint in self._accepted.get(remote.key, set())
         target = f"refs/flotilla/r/{hashlib.sha256(asked.encode()).hexdigest()[:24]}"
-        if _HEX_REVISION.match(asked) and accepted:  # a commit never changes: no need to ask
+        full_sha = _FULL_SHA.match(asked) is not None
+        if full_sha and accepted:  # a commit never changes: no need to ask
             local = await self._describe(entry, asked, asked)
             if local is not None:
                 return local
+        # A shorter hex revision may name a branch or a tag ("cafe", "2024"): it is asked for
+        # as a ref first, for the cache may hold an unrelated commit that starts with it.
         try:
             await self._fetch(entry, remote, [f"+{asked}:{target}"], shallow=True)
         except _FetchFailed as failure:
             if failure.category != "missing" or not _HEX_REVISION.match(asked):
                 raise _source_error(failure, remote, asked) from None
-            await self._fetch_everything(entry, remote, asked)  # refused, or abbreviated
+            # No such ref: a sha the server will not send alone, or an abbreviated one.
+            if not full_sha and accepted:
+                local = await self._describe(entry, asked, asked)
+                if local is not None:
+                    return local
+            await self._fetch_everything(entry, remote, asked)
             target = asked
         found = await self._describe(entry, target, asked)
         if found is None:

@@ -104,3 +104,8 @@ def test_redact(url: str, shown: str) -> None:
 
 def test_a_url_with_a_bad_port_still_has_a_key() -> None:
     assert normalize("https://github.com:http/acme/deploy") == "https://github.com:http/acme/deploy"
+
+
+def test_a_url_with_an_unclosed_bracketed_host_still_has_a_key() -> None:
+    assert normalize("https://[2001:db8::1/acme/deploy") == "https://[2001:db8::1/acme/deploy"
+    assert not same_repo("https://[2001:db8::1/acme/deploy", "https://github.com/acme/deploy")
