@@ -96,6 +96,8 @@ REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
 DEFAULT_POLL = 180.0
 STALE_RETRY = 0.2
 WAVE_RETRY = 1.0
+SOURCE_RETRY = 5.0
+"""The first wait after a transient source failure; it doubles up to the poll interval."""
 STATUS_SETTLE = 0.5
 APPLICATION_TENANCY = TenancyPolicy(
     reserved_namespaces=frozenset({SYSTEM_NAMESPACE}),
@@ -116,6 +118,15 @@ class _Memory:
     """The revision+digest automated sync last tried: a failed one is not retried at once."""
     written: str = ""
     """The resourceVersion our last status write returned (``older``)."""
+    source_failures: int = 0
+    source_retry_at: float = 0.0
+    """After a source or render failure: not fetched or rendered again before this
+    (monotonic), unless the spec changes, a refresh or an operation asks, a push comes or
+    credentials change (every Cluster event enqueues every Application)."""
+    source_generation: int = 0
+    clear_operation: bool = False
+    """The operation is done: it goes from the Application once its result is in status
+    (cleared first, the status write would meet a newer resourceVersion and be lost)."""
 
 
 class ApplicationController:
@@ -207,6 +218,8 @@ class ApplicationController:
         """Credentials that come, change or go: every Application looks again (one that
         could not fetch may now)."""
         if label_of(event.object, SECRET_TYPE_LABEL) in ("repository", "repo-creds"):
+            for memory in self._memory.values():
+                memory.source_retry_at = 0.0
             self._enqueue_all()
 
     def on_push(self, push: Push) -> int:
@@ -228,6 +241,8 @@ class ApplicationController:
             if url not in invalidated:
                 self._sources.invalidate(url)
                 invalidated.add(url)
+            if key in self._memory:
+                self._memory[key].source_retry_at = 0.0
             self.queue.add(key)
             triggered += 1
         return triggered
@@ -252,6 +267,7 @@ class ApplicationController:
     async def _reconcile(self, key: str) -> Result:
         app = self._apps.get(key)
         memory = self._memory.setdefault(key, _Memory())
+        memory.clear_operation = False  # only the pass that finishes an operation clears it
         if app is None:
             self._memory.pop(key, None)
             return Result()
@@ -282,11 +298,26 @@ class ApplicationController:
             problem = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3]
             )
+            if meta.get("deletionTimestamp") and _resources_finalizer(meta):
+                problem += (
+                    "; its objects cannot be found to delete them: fix the spec, or keep them "
+                    f"with `flotilla app delete {meta['name']} --no-cascade`"
+                )
             appstatus.set_condition(status, "InvalidSpecError", problem, now)
             await self._write(app, status, memory)
             return Result()
         cluster, problem = self._destination(spec)
         if meta.get("deletionTimestamp"):
+            if not cluster and spec.destination.server and not self._all_connected():
+                appstatus.set_condition(
+                    status, "DeletionError",
+                    f"waiting to delete its objects: no connected cluster has API server "
+                    f"{redact(spec.destination.server)}, and some registered clusters are not "
+                    f"connected; `flotilla app delete {meta['name']} --no-cascade` keeps them",
+                    now,
+                )  # fmt: skip
+                await self._write(app, status, memory)
+                return Result(requeue_after=5.0)  # its cluster may be one not connected yet
             return await self._finalize(app, cluster)
         if problem:
             appstatus.set_condition(status, "InvalidSpecError", problem, now)
@@ -320,6 +351,12 @@ class ApplicationController:
             )
         return "", "spec.destination needs a cluster name or server"
 
+    def _all_connected(self) -> bool:
+        """Whether every registered cluster has a member client (so an API server URL that
+        matches none of them matches no registered cluster)."""
+        names = [str((c.get("metadata") or {}).get("name")) for c in self._clusters.list()]
+        return all(self._members.client(name) is not None for name in names)
+
     async def _pass(  # noqa: PLR0915, PLR0917 - one pass's steps, in order
         self,
         app: dict[str, Any],
@@ -339,6 +376,15 @@ class ApplicationController:
         if operation and operation.sync and operation.sync.revision:
             wanted_revision = operation.sync.revision
         refresh = bool((meta.get("annotations") or {}).get(REFRESH_ANNOTATION))
+        generation = int(meta.get("generation") or 0)
+        waiting = memory.source_retry_at - self._clock.monotonic()
+        if (
+            waiting > 0
+            and not refresh
+            and operation is None
+            and memory.source_generation == generation
+        ):
+            return Result(requeue_after=waiting)  # the failure stands; its status is written
         # 1. source: resolve and render. A failure keeps everything as it is.
         try:
             revision = await self._resolve(
@@ -358,15 +404,19 @@ class ApplicationController:
                     status, operation, phase="Failed", message=message, now=now,
                     result=SyncResult(),
                 )  # fmt: skip
-                await self._clear_operation(app)
+                memory.clear_operation = True
             await self._write(app, status, memory)
-            transient = getattr(exc, "transient", False)
-            return Result(
-                requeue_after=min(
-                    poll,
-                    appstatus.backoff(memory.retries, spec, poll=self._poll) if transient else poll,
-                )
-            )
+            if memory.source_generation != generation:
+                memory.source_failures = 0  # a new spec fails afresh
+            memory.source_failures += 1
+            delay = poll
+            if getattr(exc, "transient", False):
+                delay = min(poll, SOURCE_RETRY * 2 ** min(memory.source_failures - 1, 10))
+            memory.source_retry_at = self._clock.monotonic() + delay
+            memory.source_generation = generation
+            return Result(requeue_after=delay)
+        memory.source_failures = 0
+        memory.source_retry_at = 0.0
         appstatus.clear(status, "ComparisonError")
         status.source_type = rendered.source_type
         member = self._sync_members.member(cluster)
@@ -410,14 +460,13 @@ class ApplicationController:
         reason = ""
         if operation is not None and operation.sync is not None:
             reason = "operation"
-            prune = operation.sync.prune or prune
+            prune = operation.sync.prune  # a manual sync prunes only when asked, as Argo CD's
         elif (
             auto
             and sync_status != comparing.SYNCED
             and (
                 (moved and memory.last_auto != attempt)
-                or self_heal
-                or (moved and self._clock.monotonic() >= memory.next_retry)
+                or ((self_heal or moved) and self._clock.monotonic() >= memory.next_retry)
             )
         ):
             reason = "automated"
@@ -453,15 +502,23 @@ class ApplicationController:
                 status, operation, phase="Succeeded", message="dry run: nothing was changed",
                 now=now, result=SyncResult(revision=revision.sha, resources=results),
             )  # fmt: skip
-            await self._clear_operation(app)
+            memory.clear_operation = True
         # 4. status
         status.resources = entries
         status.sync = SyncStatusInfo(status=sync_status, revision=revision.sha)
         health = comparing.app_health(healths)
         status.health = HealthInfo(status=health.status, message=health.message[:1024])
-        status.reconciled_at = now
         if sync_status == comparing.SYNCED:
             appstatus.clear(status, "SyncError")
+        # reconciledAt moves when the comparison says something new, or once a poll
+        # interval: moved on every pass, each status write would start the next pass.
+        before = status.reconciled_at
+        if (
+            status.to_wire() != (app.get("status") or {})
+            or before is None
+            or ((now - before).total_seconds() >= poll)
+        ):
+            status.reconciled_at = now
         await self._write(app, status, memory)
         drift = self._drift.last(owner)
         if drift:
@@ -639,7 +696,7 @@ class ApplicationController:
                 state.retry_count = memory.retries
                 state.started_at = started
             if operation is not None and phase != "Running":
-                await self._clear_operation(app)
+                memory.clear_operation = True
         return wait if wait is not None else self._poll
 
     def _pass_of(
@@ -676,6 +733,7 @@ class ApplicationController:
             scope=frozenset(scope),
             ensure=dest_ns if spec.option("CreateNamespace") and dest_ns else "",
             confirm_command="flotilla app confirm-prune",
+            keep=appstatus.kept_by("Prune"),
         )
 
     async def _healthy(self, cluster: str, wave: list[dict[str, Any]]) -> bool:
@@ -694,25 +752,32 @@ class ApplicationController:
                 return False
         return True
 
-    async def _clear_operation(self, app: dict[str, Any]) -> None:
-        """The operation is done: take it off the Application (as Argo CD does)."""
+    async def _clear_operation(self, app: dict[str, Any], memory: _Memory, version: str) -> None:
+        """The operation is done and its result written: take it off the Application (as
+        Argo CD does), unless the Application changed since (a new operation stays)."""
+        memory.clear_operation = False
         meta = app["metadata"]
         path = resource_path(
             APPLICATION.api_version, APPLICATION.plural, namespace=meta["namespace"],
             name=meta["name"],
         )  # fmt: skip
+        body = {"metadata": {"resourceVersion": version}, "operation": None}
         try:
-            await self._hub.request(
-                "PATCH", path, body={"operation": None},
-                content_type="application/merge-patch+json",
-            )  # fmt: skip
+            cleared = await self._hub.request(
+                "PATCH", path, body=body, content_type="application/merge-patch+json"
+            )
         except NotFound:
             return
+        except Conflict:
+            self.queue.add_after(f"{meta['namespace']}/{meta['name']}", STALE_RETRY)
+            return
+        memory.written = str(((cleared or {}).get("metadata") or {}).get("resourceVersion") or "")
 
     async def _finalize(self, app: dict[str, Any], cluster: str) -> Result:
         meta = app["metadata"]
         finalizers = list(meta.get("finalizers") or [])
-        if RESOURCES_FINALIZER not in finalizers:
+        finalizer = _resources_finalizer(meta)
+        if not finalizer:
             return Result()
         if cluster:
             member = self._sync_members.member(cluster)
@@ -724,7 +789,7 @@ class ApplicationController:
                 meta["namespace"], meta["name"], tuple(kinds), self._clock.now(),
                 unguarded=True, owner_label=APPLICATION_LABEL,
                 scope=frozenset({r.namespace for r in status.resources} | {""}),
-                ensure="",
+                ensure="", keep=appstatus.kept_by("Delete"),
             )  # fmt: skip
             outcome = await self._sync_members.sync(this, cluster, [], reachable=True)
             if not outcome.pruned_all:
@@ -733,9 +798,9 @@ class ApplicationController:
             APPLICATION.api_version, APPLICATION.plural, namespace=meta["namespace"],
             name=meta["name"],
         )  # fmt: skip
-        index = finalizers.index(RESOURCES_FINALIZER)
+        index = finalizers.index(finalizer)
         patch = [
-            {"op": "test", "path": f"/metadata/finalizers/{index}", "value": RESOURCES_FINALIZER},
+            {"op": "test", "path": f"/metadata/finalizers/{index}", "value": finalizer},
             {"op": "remove", "path": f"/metadata/finalizers/{index}"},
         ]
         try:
@@ -751,9 +816,13 @@ class ApplicationController:
     async def _write(self, app: dict[str, Any], status: ApplicationStatus, memory: _Memory) -> None:
         status.observed_generation = int(app["metadata"].get("generation") or 0)
         new = status.to_wire()
-        if new == (app.get("status") or {}) or not self._leading():
+        if not self._leading():
             return
         meta = app["metadata"]
+        if new == (app.get("status") or {}):
+            if memory.clear_operation:
+                await self._clear_operation(app, memory, str(meta.get("resourceVersion") or ""))
+            return
         path = resource_path(
             APPLICATION.api_version, APPLICATION.plural, namespace=meta["namespace"],
             name=meta["name"],
@@ -769,6 +838,8 @@ class ApplicationController:
             self.queue.add_after(f"{meta['namespace']}/{meta['name']}", STALE_RETRY)
             return
         memory.written = str(((written or {}).get("metadata") or {}).get("resourceVersion") or "")
+        if memory.clear_operation:
+            await self._clear_operation(app, memory, memory.written)
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -780,6 +851,15 @@ def _regarding(app: dict[str, Any]) -> Regarding:
         APPLICATION.api_version, APPLICATION.kind, meta["namespace"], meta["name"],
         str(meta.get("uid") or ""),
     )  # fmt: skip
+
+
+def _resources_finalizer(meta: dict[str, Any]) -> str:
+    """The cascade finalizer the Application carries (Argo CD's foreground one or its
+    ``/background`` form: Flotilla deletes the objects first either way), or ""."""
+    for finalizer in meta.get("finalizers") or []:
+        if finalizer in (RESOURCES_FINALIZER, f"{RESOURCES_FINALIZER}/background"):
+            return str(finalizer)
+    return ""
 
 
 __all__ = ["RESOURCES_FINALIZER", "ApplicationController"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -31,6 +32,8 @@ POLL_ANNOTATION = "flotilla.io/poll-interval"
 GUARD_ANNOTATION = "flotilla.io/max-delete-percent"
 PRUNE_BLOCKED = "PruneBlocked"
 """Flotilla's condition type beside Argo CD's: the deletion guard holds a sync's prune."""
+SYNC_OPTIONS_ANNOTATION = "argocd.argoproj.io/sync-options"
+"""Argo CD's per-object sync options (``Prune=false``, ``Delete=false``): see kept_by."""
 
 
 def status_of(app: dict[str, Any]) -> ApplicationStatus:
@@ -172,15 +175,33 @@ def finish(
     )
 
 
+def kept_by(option: str) -> Callable[[dict[str, Any]], bool]:
+    """Whether a live object's ``argocd.argoproj.io/sync-options`` annotation says ``option``
+    is ``false`` (or ``confirm``, which Flotilla keeps too): Argo CD's ``Prune=false`` (never
+    pruned) and ``Delete=false`` (left behind when its Application is deleted)."""
+
+    def keep(item: dict[str, Any]) -> bool:
+        raw = ((item.get("metadata") or {}).get("annotations") or {}).get(SYNC_OPTIONS_ANNOTATION)
+        for entry in str(raw or "").split(","):
+            key, _, value = entry.strip().partition("=")
+            if key == option and value.strip().lower() in ("false", "confirm"):
+                return True
+        return False
+
+    return keep
+
+
 __all__ = [
     "GUARD_ANNOTATION",
     "POLL_ANNOTATION",
     "PRUNE_BLOCKED",
+    "SYNC_OPTIONS_ANNOTATION",
     "backoff",
     "clear",
     "finish",
     "guard_held_since",
     "guard_percent",
+    "kept_by",
     "kinds_of",
     "poll_of",
     "record_history",

@@ -70,6 +70,9 @@ class Pass:
     """The member namespace made sure of before writing (``Applier.ensure_namespace``);
     None: the owner's own namespace, "": none."""
     confirm_command: str = "flotilla placement confirm-prune"
+    keep: Callable[[dict[str, Any]], bool] | None = None
+    """Live objects this says to keep are never pruned by this pass (Argo CD's per-object
+    ``Prune=false`` and ``Delete=false``); None: none kept."""
 
     @property
     def owner(self) -> str:
@@ -281,6 +284,8 @@ class MemberSync:
             if informer is None:
                 return False  # cannot see everything: prune nothing this pass
             managed += owned_by(informer, this.owner, label=this.owner_label)
+        if this.keep is not None:
+            managed = [item for item in managed if not this.keep(item)]
         decision = pruning.decide(
             cluster=member.name,
             namespaces=this.prunable_namespaces,
