@@ -53,8 +53,14 @@ from typing import Any
 
 import yaml
 
-# libyaml's safe loader when PyYAML was built with it: the same documents, parsed faster
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml's safe loader when PyYAML was built with it: the same documents, parsed faster.
+_Loader: Any = type("_Loader", (getattr(yaml, "CSafeLoader", yaml.SafeLoader),), {})
+# Kubernetes reads YAML as JSON: an unquoted 2024-01-01 is a string there, not a date.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_JSON_SCALARS = (str, int, float, bool, type(None))
 
 __all__ = [
     "Directory",
@@ -354,6 +360,32 @@ class _Budget:
                     tool=tool,
                 )
             self.remaining -= size
+            _check_json(document, source, tool=tool)
+
+
+def _check_json(root: Any, source: str, *, tool: str) -> None:
+    """Refuse what JSON cannot say (an explicit ``!!timestamp``, ``!!binary`` or ``!!set``):
+    Kubernetes would not take it, and the digest could not be computed. Each distinct
+    container is looked at once (aliases are not expanded again)."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (dict, list)):
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if isinstance(node, dict):
+                stack.extend(node.keys())  # JSON makes numbers and booleans strings
+                stack.extend(node.values())
+            else:
+                stack.extend(node)
+        elif not isinstance(node, _JSON_SCALARS):
+            raise RenderError(
+                f"{source}: a {type(node).__name__} value, which JSON cannot hold "
+                "(quote it to make it a string)",
+                tool=tool,
+            )
 
 
 def _expanded_size(root: Any, limit: int) -> int | None:
