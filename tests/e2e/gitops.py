@@ -27,6 +27,7 @@ def application(
     path: str = "",
     revision: str = "main",
     cluster: str = "us-east",
+    server: str = "",
     namespace: str,
     automated: dict[str, Any] | None = None,
     options: tuple[str, ...] = ("CreateNamespace=true",),
@@ -49,7 +50,11 @@ def application(
         "spec": {
             "project": "default",
             "source": {"repoURL": repo, "targetRevision": revision, "path": path, **(source or {})},
-            "destination": {"name": cluster, "namespace": namespace},
+            "destination": (
+                {"server": server, "namespace": namespace}
+                if server
+                else {"name": cluster, "namespace": namespace}
+            ),
             "syncPolicy": policy,
         },
     }

@@ -18,6 +18,7 @@ from flotilla.api.application import ApplicationSpec
 from flotilla.api.labels import (
     APPLICATION_LABEL,
     FIELD_MANAGER,
+    HUB_LABEL,
     MANAGED_BY,
     MANAGED_BY_LABEL,
     label_of,
@@ -190,6 +191,10 @@ async def _change(
         live = None
     if live is not None and owner_of(live) not in ("", f"application {owner}"):
         return Change(manifest, "foreign", note=f"owned by {owner_of(live)}: a sync fails on it")
+    hub = label_of(live, HUB_LABEL) if live is not None else ""
+    if hub:  # the controller's applier stamps this hub's id: without it, the dry run drops it
+        manifest = {**manifest, "metadata": {**meta, "labels": {**(meta.get("labels") or {}),
+                                                                 HUB_LABEL: hub}}}  # fmt: skip
     try:
         after = await member.apply(path, manifest, field_manager=FIELD_MANAGER, dry_run=True)
     except NotFound:  # its namespace does not exist yet
