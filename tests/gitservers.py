@@ -237,6 +237,7 @@ class GitHttpServer:
         self._protocol_v2 = protocol_v2
         self._on_request = on_request
         self._counts: dict[str, int] = {}
+        self._connections: dict[str, int] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -248,6 +249,11 @@ class GitHttpServer:
         """info/refs GETs and git-upload-pack POSTs received for repository `name`."""
         with self._lock:
             return self._counts.get(name.strip("/"), 0)
+
+    def connections(self, name: str) -> int:
+        """info/refs GETs for repository `name`: one per `git fetch` or `git ls-remote`."""
+        with self._lock:
+            return self._connections.get(name.strip("/"), 0)
 
     def start(self) -> None:
         server = ThreadingHTTPServer((self.host, 0), self._handler())
@@ -285,6 +291,8 @@ class GitHttpServer:
                 name = path[: -len(suffix)].strip("/")
                 with self._lock:
                     self._counts[name] = self._counts.get(name, 0) + 1
+                    if method == "GET":
+                        self._connections[name] = self._connections.get(name, 0) + 1
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         owner = self
