@@ -416,7 +416,9 @@ class GitSources:
                         f"checkout of {sha} from {remote.shown} failed: {_tail(stderr, ())}",
                         transient=True,
                     )
-            final = self._checkouts_dir / f"{remote.key}-{sha}"
+            # A name no one can guess: a kustomization's `../../<name>` (or a chart's
+            # file:// dependency) in one repository cannot reach another's tree.
+            final = self._checkouts_dir / f"{remote.key}-{sha}-{secrets.token_hex(16)}"
             os.rename(tree, final)
             return final
         finally:

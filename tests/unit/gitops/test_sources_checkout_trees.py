@@ -112,3 +112,18 @@ async def test_checkout_needs_a_full_sha(repo: GitRepo, tmp_path: Path) -> None:
     for revision in (sha[:8], "main"):
         with pytest.raises(SourceError, match="needs a full commit sha"):
             await sources.checkout(repo.url_file, revision, "")
+
+
+async def test_a_checkouts_name_cannot_be_derived_from_its_repository_and_commit(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A kustomization's `../../<name>` in one repository must not reach another's tree."""
+    sha = repo.commit({"deploy/app.yaml": "v: 1\n"}, "1")
+    names = []
+    for cache in ("one", "two"):
+        sources = GitSources(tmp_path / cache)
+        await sources.resolve(repo.url_file, "main")
+        root = await sources.checkout(repo.url_file, sha, "")
+        names.append(root.name)
+    assert names[0] != names[1]
+    assert all(len(name) > len(sha) + 33 for name in names)
