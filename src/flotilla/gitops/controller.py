@@ -124,6 +124,10 @@ class _Memory:
     (monotonic), unless the spec changes, a refresh or an operation asks, a push comes or
     credentials change (every Cluster event enqueues every Application)."""
     source_generation: int = 0
+    source_nudges: int = 0
+    """Pushes for this Application and credential changes (the controller's count) when
+    the failure happened: one since, even during that pass, lifts the wait."""
+    pushes: int = 0
     clear_operation: bool = False
     """The operation is done: it goes from the Application once its result is in status
     (cleared first, the status write would meet a newer resourceVersion and be lost)."""
@@ -173,6 +177,7 @@ class ApplicationController:
         )  # fmt: skip
         self._events = EventRecorder(hub, clock=clock, controller="flotilla.io/gitops")
         self._memory: dict[str, _Memory] = {}
+        self._credential_changes = 0
         self.queue: WorkQueue[str] = WorkQueue(clock=clock, name="gitops")
 
     @property
@@ -218,8 +223,7 @@ class ApplicationController:
         """Credentials that come, change or go: every Application looks again (one that
         could not fetch may now)."""
         if label_of(event.object, SECRET_TYPE_LABEL) in ("repository", "repo-creds"):
-            for memory in self._memory.values():
-                memory.source_retry_at = 0.0
+            self._credential_changes += 1
             self._enqueue_all()
 
     def on_push(self, push: Push) -> int:
@@ -241,8 +245,7 @@ class ApplicationController:
             if url not in invalidated:
                 self._sources.invalidate(url)
                 invalidated.add(url)
-            if key in self._memory:
-                self._memory[key].source_retry_at = 0.0
+            self._memory.setdefault(key, _Memory()).pushes += 1
             self.queue.add(key)
             triggered += 1
         return triggered
@@ -377,12 +380,14 @@ class ApplicationController:
             wanted_revision = operation.sync.revision
         refresh = bool((meta.get("annotations") or {}).get(REFRESH_ANNOTATION))
         generation = int(meta.get("generation") or 0)
+        nudges = memory.pushes + self._credential_changes  # as this pass starts
         waiting = memory.source_retry_at - self._clock.monotonic()
         if (
             waiting > 0
             and not refresh
             and operation is None
             and memory.source_generation == generation
+            and memory.source_nudges == nudges
         ):
             return Result(requeue_after=waiting)  # the failure stands; its status is written
         # 1. source: resolve and render. A failure keeps everything as it is.
@@ -414,6 +419,7 @@ class ApplicationController:
                 delay = min(poll, SOURCE_RETRY * 2 ** min(memory.source_failures - 1, 10))
             memory.source_retry_at = self._clock.monotonic() + delay
             memory.source_generation = generation
+            memory.source_nudges = nudges
             return Result(requeue_after=delay)
         memory.source_failures = 0
         memory.source_retry_at = 0.0
