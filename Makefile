@@ -8,7 +8,7 @@ IMAGE ?= ghcr.io/flotilla-io/flotilla:$(shell sed -n 's/^version = "\(.*\)"$$/\1
 # buildah, podman or docker; the first one found that works, unless set.
 BUILDER ?=
 
-.PHONY: setup binaries demo test lint unit e2e bench down clean image shell
+.PHONY: setup binaries packages demo test lint unit e2e bench down clean image shell
 
 setup: $(VENV)/.installed
 
@@ -20,6 +20,12 @@ $(VENV)/.installed: pyproject.toml
 
 binaries:
 	hack/build.sh
+
+# Debian packages the end-to-end tests run: sshd serves git over ssh (tests/gitservers.py).
+packages:
+	@if ! [ -x /usr/sbin/sshd ]; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y openssh-server; \
+	fi
 
 demo: setup binaries
 	hack/demo.sh
@@ -33,10 +39,10 @@ lint: setup
 unit: setup
 	$(BIN)/pytest tests/unit
 
-e2e: setup binaries
+e2e: setup binaries packages
 	$(BIN)/pytest tests/e2e
 
-test: lint binaries
+test: lint binaries packages
 	$(BIN)/pytest tests
 
 bench: setup binaries

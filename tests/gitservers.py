@@ -2,6 +2,8 @@
 
 - `GitRepo`: a bare repository on disk, with commits made by git's plumbing (no work tree).
 - `GitDaemon`: `git daemon` serving a directory over git://.
+- `GitSshServer`: the real `sshd` (Debian's openssh-server) with a config, host key and one
+  client key of its own, serving every repository under a directory as ssh://.
 - `GitHttpServer`: smart HTTP, the real `git http-backend` run as CGI behind a threaded
   `http.server`, optionally behind HTTP basic auth; it counts requests per repository so a
   test or a benchmark sees fetches from the server's side.
@@ -15,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import getpass
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -206,6 +210,92 @@ class GitDaemon:
         self,
         kind: type[BaseException] | None,
         error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+SSHD = next((p for p in ("/usr/sbin/sshd", "/usr/bin/sshd") if Path(p).exists()), "sshd")
+
+
+class GitSshServer:
+    """`sshd` on host:port serving git over ssh to one client key, reading no system config.
+
+    `url(name)` is the ssh:// URL of a repository under `root`; `client_key` the private key
+    it accepts, `known_hosts` the line that pins its host key. Needs root (the fleet runs
+    as root) and openssh-server (`make test` installs it).
+    """
+
+    def __init__(self, root: Path, host: str = "127.0.0.1") -> None:
+        self.root = root
+        self.host = host
+        self.port = 0
+        self.client_key = ""
+        self.known_hosts = ""
+        self._dir: Path | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def url(self, name: str) -> str:
+        return f"ssh://{getpass.getuser()}@{self.host}:{self.port}{self.root}/{name}"
+
+    def start(self) -> None:
+        work = self._dir = Path(tempfile.mkdtemp(prefix="sshd-"))
+        for key in ("host", "client"):
+            subprocess.run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", key, "-f", str(work / key)],
+                check=True, capture_output=True,
+            )  # fmt: skip
+        self.client_key = (work / "client").read_text()
+        (work / "authorized_keys").write_text((work / "client.pub").read_text())
+        self.port = free_port(self.host)
+        host_key = (work / "host.pub").read_text().split()
+        self.known_hosts = f"[{self.host}]:{self.port} {host_key[0]} {host_key[1]}\n"
+        (work / "sshd_config").write_text(
+            "\n".join([
+                f"ListenAddress {self.host}:{self.port}",
+                f"HostKey {work / 'host'}",
+                f"AuthorizedKeysFile {work / 'authorized_keys'}",
+                f"PidFile {work / 'sshd.pid'}",
+                f"AllowUsers {getpass.getuser()}",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "PermitRootLogin prohibit-password",
+                "StrictModes no",
+                "UsePAM no",
+                "",
+            ])
+        )  # fmt: skip
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # its privilege separation
+        self._process = subprocess.Popen(
+            [SSHD, "-D", "-e", "-f", str(work / "sshd_config")],
+            stdout=subprocess.DEVNULL,
+            stderr=(work / "sshd.log").open("wb"),
+            start_new_session=True,
+        )
+        try:
+            wait_for_port(self.host, self.port)
+        except OSError:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self._process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGTERM)
+            self._process.wait(timeout=5)
+            self._process = None
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
         self.stop()

@@ -1,6 +1,7 @@
 """Where an Application's git comes from, on the local fleet: the seed's public URL rewritten
 to a real `git daemon`, a signed GitHub push that triggers only its own applications, smart
-HTTP behind basic auth with the credentials in a hub Secret, and a per-application poll."""
+HTTP behind basic auth and ssh with a key and known_hosts (the credentials in hub Secrets),
+and a per-application poll."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from tests.e2e.gitops import (
 )
 from tests.e2e.localfleet import LocalFleet
 from tests.e2e.waiting import eventually
-from tests.gitservers import GitDaemon, GitHttpServer, GitRepo
+from tests.gitservers import GitDaemon, GitHttpServer, GitRepo, GitSshServer
 
 __all__ = ["dest"]
 
@@ -48,6 +49,7 @@ class Served:
     root: Path
     daemon: GitDaemon
     http: GitHttpServer
+    ssh: GitSshServer
 
     def repo(self, prefix: str) -> tuple[str, GitRepo]:
         name = f"{prefix}-{uuid.uuid4().hex[:6]}"
@@ -57,8 +59,12 @@ class Served:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root = tmp_path_factory.mktemp("served")
-    with GitDaemon(root) as daemon, GitHttpServer(root, username=USER, password=PASSWORD) as http:
-        yield Served(root, daemon, http)
+    with (
+        GitDaemon(root) as daemon,
+        GitHttpServer(root, username=USER, password=PASSWORD) as http,
+        GitSshServer(root) as ssh,
+    ):
+        yield Served(root, daemon, http, ssh)
 
 
 def _secret(name: str, data: dict[str, str], secret_type: str | None) -> dict[str, object]:
@@ -170,6 +176,37 @@ async def test_smart_http_behind_basic_auth_takes_its_credentials_from_a_hub_sec
         assert PASSWORD not in json.dumps(seen)
         assert condition(seen, "ComparisonError") is None
         assert served.http.requests(name) > 0
+    finally:
+        await _drop_secret(fleet, secret)
+
+
+async def test_ssh_with_a_key_and_known_hosts_from_a_hub_secret(
+    fleet: LocalFleet, gitops: ControllerProcess, served: Served, dest: str
+) -> None:
+    name, repo = served.repo("over-ssh")
+    sha = repo.commit({"k8s/a.yaml": cm("a", {"v": "1"})}, "v1")
+    url = served.ssh.url(name)
+    secret = "ssh-" + dest[-8:]
+    unpinned = {"url": url, "sshPrivateKey": served.ssh.client_key, "type": "git"}
+    await _put_secret(fleet, _secret(secret, unpinned, "repository"))
+    try:
+        app = application("ssh-" + dest[-8:], repo=url, path="k8s", namespace=dest, automated={})
+        await create_app(fleet, app)
+        refused = await wait_app(
+            fleet, app["metadata"]["name"], lambda a: condition(a, "ComparisonError"),
+            what="an unknown host key refused",
+        )  # fmt: skip
+        assert "host key" in (condition(refused, "ComparisonError") or "")
+        assert "PRIVATE KEY" not in json.dumps(refused)
+
+        pinned = {**unpinned, "sshKnownHosts": served.ssh.known_hosts}
+        async with fleet.client(HUB) as client:
+            await client.delete(f"{SECRETS}/{secret}")
+        await _put_secret(fleet, _secret(secret, pinned, "repository"))
+        seen = await wait_app(fleet, app["metadata"]["name"], lambda a: synced(a, sha))
+        assert "PRIVATE KEY" not in json.dumps(seen)
+        live = await member_get(fleet, "us-east", cm_path(dest, "a"))
+        assert live is not None and live["data"] == {"v": "1"}
     finally:
         await _drop_secret(fleet, secret)
 
