@@ -21,7 +21,7 @@ def test_an_unquoted_date_is_a_string() -> None:
 )
 def test_a_value_json_cannot_hold_is_refused(text: str) -> None:
     documents = _load_yaml(text, "k8s/a.yaml")
-    with pytest.raises(RenderError, match="k8s/a.yaml: a .* value, which JSON cannot hold"):
+    with pytest.raises(RenderError, match=r"k8s/a\.yaml: a .* value, which JSON cannot hold"):
         _Budget(1 << 20).spend(documents, "k8s/a.yaml", tool="directory")
 
 
