@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -55,8 +56,10 @@ class GitOpsBench(Bench):
 
     def start_controller(self) -> None:
         log = (self.directory / "controller.log").open("ab")
+        profile = os.environ.get("FLOTILLA_BENCH_PROFILE")  # a file for cProfile's stats
         command = [
-            sys.executable, "-m", "flotilla", "controller", "run", "--kubeconfig",
+            sys.executable, *(["-m", "cProfile", "-o", profile] if profile else []),
+            "-m", "flotilla", "controller", "run", "--kubeconfig",
             str(self.kubeconfig), "--metrics-bind-address", f"127.0.0.1:{self.port}",
             "--log-level", "warning", "--git-poll-interval", "600",
             "--git-cache-dir", str(self.directory / "git-cache"),
