@@ -76,6 +76,14 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
+def _listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def wait_for_port(host: str, port: int, *, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -246,7 +254,9 @@ class GitSshServer:
                 check=True, capture_output=True,
             )  # fmt: skip
         self.client_key = (work / "client").read_text()
-        (work / "authorized_keys").write_text((work / "client.pub").read_text())
+        # The key may run git's own commands only: no shell, no forwarding.
+        only_git = 'restrict,command="git-shell -c \\"$SSH_ORIGINAL_COMMAND\\""'
+        (work / "authorized_keys").write_text(f"{only_git} {(work / 'client.pub').read_text()}")
         self.port = free_port(self.host)
         host_key = (work / "host.pub").read_text().split()
         self.known_hosts = f"[{self.host}]:{self.port} {host_key[0]} {host_key[1]}\n"
@@ -266,17 +276,20 @@ class GitSshServer:
             ])
         )  # fmt: skip
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # its privilege separation
-        self._process = subprocess.Popen(
-            [SSHD, "-D", "-e", "-f", str(work / "sshd_config")],
-            stdout=subprocess.DEVNULL,
-            stderr=(work / "sshd.log").open("wb"),
-            start_new_session=True,
-        )
-        try:
-            wait_for_port(self.host, self.port)
-        except OSError:
-            self.stop()
-            raise
+        with (work / "sshd.log").open("wb") as log:
+            self._process = subprocess.Popen(
+                [SSHD, "-D", "-e", "-f", str(work / "sshd_config")],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 10
+        while not (work / "sshd.pid").exists() or not _listening(self.host, self.port):
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                output = (work / "sshd.log").read_text(errors="replace")
+                self.stop()
+                raise RuntimeError(f"sshd did not start: {output.strip()[-2000:]}")
+            time.sleep(0.05)
 
     def stop(self) -> None:
         if self._process is not None:

@@ -868,6 +868,9 @@ def delete_command(
         _say(f"application {namespace}/{name} deleted; its objects stay on the cluster")
 
 
+_CASCADES = {RESOURCES_FINALIZER, f"{RESOURCES_FINALIZER}/background"}
+
+
 async def _set_finalizer(hub: KubeClient, namespace: str, name: str, *, cascade: bool) -> None:
     """Add (cascade) or remove Argo CD's resources finalizer, keeping every other one."""
     for _ in range(WRITE_ATTEMPTS):
@@ -878,8 +881,8 @@ async def _set_finalizer(hub: KubeClient, namespace: str, name: str, *, cascade:
             if meta.get("deletionTimestamp"):
                 return  # no finalizer can be added to what is being deleted
             wanted = [*finalizers, RESOURCES_FINALIZER]
-        elif not cascade and RESOURCES_FINALIZER in finalizers:
-            wanted = [f for f in finalizers if f != RESOURCES_FINALIZER]
+        elif not cascade and set(finalizers) & _CASCADES:
+            wanted = [f for f in finalizers if f not in _CASCADES]
         else:
             return
         patch = {"metadata": {"finalizers": wanted, "resourceVersion": meta["resourceVersion"]}}

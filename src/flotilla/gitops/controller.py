@@ -33,6 +33,7 @@ meet, in order, and hand their results to status; the steps' rules live in ``des
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 from collections.abc import Callable, Iterable
@@ -98,6 +99,8 @@ STALE_RETRY = 0.2
 WAVE_RETRY = 1.0
 SOURCE_RETRY = 5.0
 """The first wait after a transient source failure; it doubles up to the poll interval."""
+SELF_HEAL_WAIT = 5.0
+"""Self-heal syncs again no sooner than this after a sync (Argo CD's self-heal timeout)."""
 STATUS_SETTLE = 0.5
 APPLICATION_TENANCY = TenancyPolicy(
     reserved_namespaces=frozenset({SYSTEM_NAMESPACE}),
@@ -128,6 +131,15 @@ class _Memory:
     """Pushes for this Application and credential changes (the controller's count) when
     the failure happened: one since, even during that pass, lifts the wait."""
     pushes: int = 0
+    uid: str = ""
+    running: dict[str, Any] | None = None
+    """The operation whose sync waits for a wave's health (run again in WAVE_RETRY)."""
+    finished: dict[str, Any] | None = None
+    """The operation whose result is written but which is still on the Application (the
+    clear met a conflict): it is not run again, only cleared."""
+    heal_after: float = 0.0
+    """Self-heal syncs again no sooner than this (monotonic; Argo CD's self-heal timeout):
+    a sync that leaves the Application OutOfSync must not start the next at once."""
     clear_operation: bool = False
     """The operation is done: it goes from the Application once its result is in status
     (cleared first, the status write would meet a newer resourceVersion and be lost)."""
@@ -274,11 +286,18 @@ class ApplicationController:
         if app is None:
             self._memory.pop(key, None)
             return Result()
+        uid = str(app["metadata"].get("uid") or "")
+        if memory.uid != uid:  # deleted and created again: nothing carries over
+            memory = self._memory[key] = _Memory(uid=uid, pushes=memory.pushes)
         if older(app, memory.written):
             return Result(requeue_after=STALE_RETRY)
         if not self._leading():
             return Result(requeue_after=1.0)
         meta = app["metadata"]
+        if app.get("operation") and app["operation"] == memory.finished:
+            # It ran, and its result is in status; only taking it off failed last time.
+            await self._clear_operation(app, memory, str(meta.get("resourceVersion") or ""))
+            return Result()
         namespace = meta["namespace"]
         status = appstatus.status_of(app)
         now = self._clock.now()
@@ -410,7 +429,8 @@ class ApplicationController:
                     result=SyncResult(),
                 )  # fmt: skip
                 memory.clear_operation = True
-            await self._write(app, status, memory)
+            if not await self._write(app, status, memory):
+                return Result(requeue_after=STALE_RETRY)  # the failure is said before it waits
             if memory.source_generation != generation:
                 memory.source_failures = 0  # a new spec fails afresh
             memory.source_failures += 1
@@ -423,6 +443,8 @@ class ApplicationController:
             return Result(requeue_after=delay)
         memory.source_failures = 0
         memory.source_retry_at = 0.0
+        if refresh:
+            await self._refreshed(app)
         appstatus.clear(status, "ComparisonError")
         status.source_type = rendered.source_type
         member = self._sync_members.member(cluster)
@@ -467,17 +489,27 @@ class ApplicationController:
         if operation is not None and operation.sync is not None:
             reason = "operation"
             prune = operation.sync.prune  # a manual sync prunes only when asked, as Argo CD's
+            if app.get("operation") == memory.running and (
+                self._clock.monotonic() < memory.next_retry
+            ):
+                reason = "waiting"  # its next wave waits for this one to be healthy
         elif (
             auto
             and sync_status != comparing.SYNCED
             and (
                 (moved and memory.last_auto != attempt)
-                or ((self_heal or moved) and self._clock.monotonic() >= memory.next_retry)
+                or (moved and self._clock.monotonic() >= memory.next_retry)
+                or (
+                    self_heal
+                    and self._clock.monotonic() >= max(memory.next_retry, memory.heal_after)
+                )
             )
         ):
             reason = "automated"
         result_delay = poll
-        if reason and not (operation and operation.sync and operation.sync.dry_run):
+        if reason == "waiting":
+            result_delay = max(memory.next_retry - self._clock.monotonic(), 0.1)
+        elif reason and not (operation and operation.sync and operation.sync.dry_run):
             if not desired and not allow_empty and reason == "automated":
                 appstatus.set_condition(
                     status,
@@ -488,6 +520,7 @@ class ApplicationController:
                 )
             else:
                 memory.last_auto = attempt if reason == "automated" else memory.last_auto
+                memory.heal_after = self._clock.monotonic() + SELF_HEAL_WAIT
                 delay = await self._sync(
                     app, spec, status, operation, member.name, desired, revision, digest,
                     prune=prune, kinds=kinds, memory=memory, now=now,
@@ -516,6 +549,7 @@ class ApplicationController:
         status.health = HealthInfo(status=health.status, message=health.message[:1024])
         if sync_status == comparing.SYNCED:
             appstatus.clear(status, "SyncError")
+            memory.heal_after = 0.0  # in sync: the next drift is healed at once
         # reconciledAt moves when the comparison says something new, or once a poll
         # interval: moved on every pass, each status write would start the next pass.
         before = status.reconciled_at
@@ -669,12 +703,13 @@ class ApplicationController:
                 memory.retries, spec, poll=self._poll
             )
             appstatus.set_condition(status, "SyncError", "; ".join(errors)[:4000], now)
-            wait = min(
-                wait or memory.next_retry, appstatus.backoff(memory.retries, spec, poll=self._poll)
-            )
+            wait = min(wait or self._poll, appstatus.backoff(memory.retries, spec, poll=self._poll))
         else:
             memory.retries = 0
-            memory.next_retry = 0.0
+            # A wave not healthy yet is looked at again in WAVE_RETRY, not at once.
+            running = phase == "Running"
+            memory.next_retry = self._clock.monotonic() + WAVE_RETRY if running else 0.0
+            memory.running = app.get("operation") if running and operation else None
         if phase == "Succeeded":
             appstatus.clear(status, "SyncError")
             appstatus.record_history(
@@ -758,6 +793,20 @@ class ApplicationController:
                 return False
         return True
 
+    async def _refreshed(self, app: dict[str, Any]) -> None:
+        """The refresh annotation asked for a fresh fetch and got it: it goes (as in Argo
+        CD), or every pass would fetch again."""
+        meta = app["metadata"]
+        path = resource_path(
+            APPLICATION.api_version, APPLICATION.plural, namespace=meta["namespace"],
+            name=meta["name"],
+        )  # fmt: skip
+        patch = {"metadata": {"annotations": {REFRESH_ANNOTATION: None}}}
+        with contextlib.suppress(KubeError):
+            await self._hub.request(
+                "PATCH", path, body=patch, content_type="application/merge-patch+json"
+            )
+
     async def _clear_operation(self, app: dict[str, Any], memory: _Memory, version: str) -> None:
         """The operation is done and its result written: take it off the Application (as
         Argo CD does), unless the Application changed since (a new operation stays)."""
@@ -768,6 +817,7 @@ class ApplicationController:
             name=meta["name"],
         )  # fmt: skip
         body = {"metadata": {"resourceVersion": version}, "operation": None}
+        memory.finished = app.get("operation")
         try:
             cleared = await self._hub.request(
                 "PATCH", path, body=body, content_type="application/merge-patch+json"
@@ -777,6 +827,7 @@ class ApplicationController:
         except Conflict:
             self.queue.add_after(f"{meta['namespace']}/{meta['name']}", STALE_RETRY)
             return
+        memory.finished = None
         memory.written = str(((cleared or {}).get("metadata") or {}).get("resourceVersion") or "")
 
     async def _finalize(self, app: dict[str, Any], cluster: str) -> Result:
@@ -819,16 +870,18 @@ class ApplicationController:
             return Result(requeue_after=1.0)
         return Result()
 
-    async def _write(self, app: dict[str, Any], status: ApplicationStatus, memory: _Memory) -> None:
+    async def _write(self, app: dict[str, Any], status: ApplicationStatus, memory: _Memory) -> bool:
+        """Write ``status`` when it changed; False when it could not be (a conflict: the
+        Application is looked at again)."""
         status.observed_generation = int(app["metadata"].get("generation") or 0)
         new = status.to_wire()
         if not self._leading():
-            return
+            return False
         meta = app["metadata"]
         if new == (app.get("status") or {}):
             if memory.clear_operation:
                 await self._clear_operation(app, memory, str(meta.get("resourceVersion") or ""))
-            return
+            return True
         path = resource_path(
             APPLICATION.api_version, APPLICATION.plural, namespace=meta["namespace"],
             name=meta["name"],
@@ -839,13 +892,14 @@ class ApplicationController:
                 "PATCH", path, body=body, content_type="application/merge-patch+json"
             )
         except NotFound:
-            return
+            return False
         except Conflict:
             self.queue.add_after(f"{meta['namespace']}/{meta['name']}", STALE_RETRY)
-            return
+            return False
         memory.written = str(((written or {}).get("metadata") or {}).get("resourceVersion") or "")
         if memory.clear_operation:
             await self._clear_operation(app, memory, memory.written)
+        return True
 
 
 # -- helpers -----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ sync would write. Objects of the Application that git no longer has are "prune".
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from flotilla.api.labels import (
     HUB_LABEL,
     MANAGED_BY,
     MANAGED_BY_LABEL,
+    hub_identity,
     label_of,
     owner_of,
 )
@@ -131,9 +133,16 @@ async def plan_sync(
         for r in (item.get("status") or {}).get("resources") or []
         if r.get("kind") and r.get("version")
     ]
+    hub_id = ""
+    with contextlib.suppress(KubeError):
+        hub_id = hub_identity(
+            await hub.get(resource_path("v1", "namespaces", name=SYSTEM_NAMESPACE))
+        )
     try:
         async with member(config) as client:
-            changes = await _compare(client, rendered.manifests, owner, dest_ns, known)
+            changes = await _compare(
+                client, rendered.manifests, owner, dest_ns, known, hub_id=hub_id
+            )
     except KubeError as exc:
         raise PreviewError(f"cluster {cluster}: {exc}") from None
     auto = spec.sync_policy.automated if spec.sync_policy else None
@@ -146,6 +155,8 @@ async def _compare(
     owner: str,
     namespace: str,
     known_kinds: list[tuple[str, str]],
+    *,
+    hub_id: str = "",
 ) -> list[Change]:
     mapper = RestMapper(member)
     infos: dict[tuple[str, str], ResourceInfo | None] = {}
@@ -163,7 +174,8 @@ async def _compare(
 
     desired = stamped(manifests, owner=owner, namespace=namespace, namespaced=namespaced)
     changes = [
-        await _change(member, infos.get((m["apiVersion"], m["kind"])), m, owner) for m in desired
+        await _change(member, infos.get((m["apiVersion"], m["kind"])), m, owner, hub_id=hub_id)
+        for m in desired
     ]
     wanted = {object_key(m) for m in desired}
     for info in dict.fromkeys(i for i in infos.values() if i is not None):
@@ -172,7 +184,12 @@ async def _compare(
 
 
 async def _change(
-    member: KubeClient, info: ResourceInfo | None, manifest: dict[str, Any], owner: str
+    member: KubeClient,
+    info: ResourceInfo | None,
+    manifest: dict[str, Any],
+    owner: str,
+    *,
+    hub_id: str = "",
 ) -> Change:
     if info is None:
         return Change(
@@ -192,6 +209,8 @@ async def _change(
     if live is not None and owner_of(live) not in ("", f"application {owner}"):
         return Change(manifest, "foreign", note=f"owned by {owner_of(live)}: a sync fails on it")
     hub = label_of(live, HUB_LABEL) if live is not None else ""
+    if hub and hub_id and hub != hub_id:
+        return Change(manifest, "foreign", note="written by another hub: a sync fails on it")
     if hub:  # the controller's applier stamps this hub's id: without it, the dry run drops it
         manifest = {**manifest, "metadata": {**meta, "labels": {**(meta.get("labels") or {}),
                                                                  HUB_LABEL: hub}}}  # fmt: skip

@@ -363,6 +363,25 @@ class _Budget:
             _check_json(document, source, tool=tool)
 
 
+def _string_keys(node: dict[Any, Any], source: str, *, tool: str) -> None:
+    """Scalar keys as Kubernetes' YAML reading makes them (``80`` -> "80", ``on`` ->
+    "true", ``~`` -> "null"), in place: ``sort_keys`` cannot compare a str with an int."""
+    items = list(node.items())
+    node.clear()
+    for key, value in items:
+        if isinstance(key, str):
+            node[key] = value
+        elif isinstance(key, bool) or key is None:
+            node[json.dumps(key)] = value
+        elif isinstance(key, (int, float)):
+            node[str(key)] = value
+        else:
+            raise RenderError(
+                f"{source}: a {type(key).__name__} as a mapping key, which JSON cannot hold",
+                tool=tool,
+            )
+
+
 def _check_json(root: Any, source: str, *, tool: str) -> None:
     """Refuse what JSON cannot say (an explicit ``!!timestamp``, ``!!binary`` or ``!!set``):
     Kubernetes would not take it, and the digest could not be computed. Each distinct
@@ -376,7 +395,8 @@ def _check_json(root: Any, source: str, *, tool: str) -> None:
                 continue
             seen.add(id(node))
             if isinstance(node, dict):
-                stack.extend(node.keys())  # JSON makes numbers and booleans strings
+                if not all(isinstance(key, str) for key in node):
+                    _string_keys(node, source, tool=tool)
                 stack.extend(node.values())
             else:
                 stack.extend(node)

@@ -155,7 +155,10 @@ def _segments(path: str) -> tuple[str, ...] | None:
             decoded, previous = unquote(decoded), decoded
             if decoded == previous:
                 break
-        if any(part in (".", "..") for part in re.split(r"[/\\]", decoded)):
+        # "..;x" too: servlet servers (Bitbucket Data Center) resolve it as ".."
+        if any(
+            part in (".", "..") or part.startswith("..") for part in re.split(r"[/\\;]", decoded)
+        ):
             return None
     trimmed = _trim(path)
     return tuple(trimmed.split("/")) if trimmed else ()

@@ -284,13 +284,14 @@ class MemberSync:
             if informer is None:
                 return False  # cannot see everything: prune nothing this pass
             managed += owned_by(informer, this.owner, label=this.owner_label)
-        if this.keep is not None:
-            managed = [item for item in managed if not this.keep(item)]
+        wanted = [pruning.object_key(m) for m in manifests or []]
+        if this.keep is not None:  # kept objects count as wanted: in the guard's share too
+            wanted += [pruning.object_key(item) for item in managed if this.keep(item)]
         decision = pruning.decide(
             cluster=member.name,
             namespaces=this.prunable_namespaces,
             managed=managed,
-            wanted=[pruning.object_key(m) for m in manifests or []],
+            wanted=wanted,
             record=this.records.get(member.name),
             now=this.now,
             grace_seconds=this.grace_seconds,
