@@ -33,6 +33,7 @@ meet, in order, and hand their results to status; the steps' rules live in ``des
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime
 import logging
@@ -65,7 +66,7 @@ from flotilla.api.labels import (
 from flotilla.clusters.connections import MemberConnections
 from flotilla.gitops import comparing
 from flotilla.gitops import status as appstatus
-from flotilla.gitops.desired import Renderer, digest_of_all, stamped, waves
+from flotilla.gitops.desired import DIGEST_ANNOTATION, Renderer, digest_of_all, stamped, waves
 from flotilla.gitops.health import Health
 from flotilla.gitops.rendering import RenderError
 from flotilla.gitops.repositories import (
@@ -102,6 +103,8 @@ SOURCE_RETRY = 5.0
 SELF_HEAL_WAIT = 5.0
 """Self-heal syncs again no sooner than this after a sync (Argo CD's self-heal timeout)."""
 STATUS_SETTLE = 0.5
+CATCH_UP = 0.5
+"""Seconds a pass waits after a sync for the member's informers to show what it applied."""
 APPLICATION_TENANCY = TenancyPolicy(
     reserved_namespaces=frozenset({SYSTEM_NAMESPACE}),
     allowed_cluster_kinds=frozenset({"*"}),
@@ -526,6 +529,9 @@ class ApplicationController:
                     prune=prune, kinds=kinds, memory=memory, now=now,
                 )  # fmt: skip
                 result_delay = min(result_delay, delay)
+                state = status.operation_state
+                if state is not None and state.phase == "Succeeded":
+                    await self._caught_up(member, desired)
                 entries, healths = await self._compare(member, owner, desired, kinds)
                 sync_status = comparing.app_sync(entries)
         elif operation is not None:  # a dry run: what would change, nothing written
@@ -592,6 +598,31 @@ class ApplicationController:
                 if isinstance(condition, dict) and condition.get("type") == "Ready":
                     return condition.get("status") == "True"
         return False
+
+    async def _caught_up(self, member: Any, desired: list[dict[str, Any]]) -> None:
+        """After a sync, wait (at most CATCH_UP seconds) until the member's informers show
+        what was applied: compared before the watch events come, the objects would look
+        out of sync and the status written would need a second write."""
+        pending = list(desired)
+        for _ in range(round(CATCH_UP / 0.01)):
+            waiting = []
+            for manifest in pending:
+                informer = await self._sync_members.informer(
+                    member, manifest["apiVersion"], manifest["kind"]
+                )
+                meta = manifest["metadata"]
+                ref = (
+                    f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta["name"]
+                )
+                live = informer.get(ref) if informer else None
+                wanted = (meta.get("annotations") or {}).get(DIGEST_ANNOTATION)
+                there = ((live or {}).get("metadata") or {}).get("annotations") or {}
+                if informer is not None and there.get(DIGEST_ANNOTATION) != wanted:
+                    waiting.append(manifest)
+            pending = waiting
+            if not pending:
+                return
+            await asyncio.sleep(0.01)  # real time: the watch events are real
 
     async def _compare(
         self, member: Any, owner: str, desired: list[dict[str, Any]], kinds: Iterable[str]
