@@ -877,7 +877,7 @@ async def _set_finalizer(hub: KubeClient, namespace: str, name: str, *, cascade:
         item = await _read(hub, namespace, name)
         meta = item["metadata"]
         finalizers = list(meta.get("finalizers") or [])
-        if cascade and RESOURCES_FINALIZER not in finalizers:
+        if cascade and not set(finalizers) & _CASCADES:
             if meta.get("deletionTimestamp"):
                 return  # no finalizer can be added to what is being deleted
             wanted = [*finalizers, RESOURCES_FINALIZER]

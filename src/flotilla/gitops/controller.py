@@ -297,7 +297,9 @@ class ApplicationController:
         if not self._leading():
             return Result(requeue_after=1.0)
         meta = app["metadata"]
-        if app.get("operation") and app["operation"] == memory.finished:
+        if not app.get("operation"):
+            memory.finished = None  # gone (by us or anyone): the same operation may come again
+        elif app["operation"] == memory.finished:
             # It ran, and its result is in status; only taking it off failed last time.
             await self._clear_operation(app, memory, str(meta.get("resourceVersion") or ""))
             return Result()
@@ -432,6 +434,8 @@ class ApplicationController:
                     result=SyncResult(),
                 )  # fmt: skip
                 memory.clear_operation = True
+            if refresh:
+                await self._refreshed(app)  # asked and tried: a failure is no reason to ask on
             if not await self._write(app, status, memory):
                 return Result(requeue_after=STALE_RETRY)  # the failure is said before it waits
             if memory.source_generation != generation:
@@ -499,6 +503,11 @@ class ApplicationController:
         elif (
             auto
             and sync_status != comparing.SYNCED
+            # Only objects to prune, and prune is off: a sync would change nothing (Argo CD).
+            and (
+                prune
+                or any(e.status not in (comparing.SYNCED, comparing.EXTRANEOUS) for e in entries)
+            )
             and (
                 (moved and memory.last_auto != attempt)
                 or (moved and self._clock.monotonic() >= memory.next_retry)
