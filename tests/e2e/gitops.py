@@ -12,6 +12,7 @@ import pytest
 
 from flotilla.api import ClusterName
 from flotilla.kube import KubeClient, NotFound, resource_path
+from tests.e2e.controllers import ControllerProcess, Controllers
 from tests.e2e.localfleet import LocalFleet
 from tests.e2e.waiting import eventually
 from tests.gitservers import GitRepo
@@ -119,6 +120,12 @@ def cm(name: str, data: dict[str, str], **annotations: str) -> str:
 
 def cm_path(namespace: str, name: str) -> str:
     return resource_path("v1", "configmaps", namespace=namespace, name=name)
+
+
+@pytest.fixture(scope="module")
+def gitops(controllers: Controllers) -> Iterator[ControllerProcess]:
+    """A controller polling git every 5 s, for the tests of a module."""
+    yield controllers.start("--git-poll-interval", "5")
 
 
 @pytest.fixture

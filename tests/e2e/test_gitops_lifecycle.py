@@ -4,11 +4,7 @@ and bad input that stays one Application's problem."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from tests.e2e.controllers import ControllerProcess, Controllers
+from tests.e2e.controllers import ControllerProcess
 from tests.e2e.gitops import (
     APPS,
     HUB,
@@ -18,6 +14,7 @@ from tests.e2e.gitops import (
     condition,
     create_app,
     dest,
+    gitops,
     member_get,
     repo,
     synced,
@@ -27,12 +24,7 @@ from tests.e2e.localfleet import LocalFleet
 from tests.e2e.waiting import eventually
 from tests.gitservers import GitRepo
 
-__all__ = ["dest", "repo"]
-
-
-@pytest.fixture(scope="module")
-def gitops(controllers: Controllers) -> Iterator[ControllerProcess]:
-    yield controllers.start("--git-poll-interval", "5")
+__all__ = ["dest", "gitops", "repo"]
 
 
 async def _drift(fleet: LocalFleet, namespace: str, name: str, value: str) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from flotilla.devfleet.binaries import find_tool
-from tests.e2e.controllers import ControllerProcess, Controllers
+from tests.e2e.controllers import ControllerProcess
 from tests.e2e.gitops import (
     application,
     cm,
@@ -21,6 +21,7 @@ from tests.e2e.gitops import (
     condition,
     create_app,
     dest,
+    gitops,
     member_get,
     repo,
     synced,
@@ -29,7 +30,7 @@ from tests.e2e.gitops import (
 from tests.e2e.localfleet import LocalFleet
 from tests.gitservers import GitRepo
 
-__all__ = ["dest", "repo"]
+__all__ = ["dest", "gitops", "repo"]
 
 CHART = """apiVersion: v2
 name: web
@@ -44,11 +45,6 @@ data:
   replicas: {{ .Values.replicas | quote }}
   region: {{ .Values.region | default "none" | quote }}
 """
-
-
-@pytest.fixture(scope="module")
-def gitops(controllers: Controllers) -> Iterator[ControllerProcess]:
-    yield controllers.start("--git-poll-interval", "5")
 
 
 async def _data(fleet: LocalFleet, namespace: str, name: str) -> dict[str, str]:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from tests.e2e.controllers import ControllerProcess, Controllers
+from tests.e2e.controllers import ControllerProcess
 from tests.e2e.gitops import (
     application,
     cm,
@@ -14,6 +10,7 @@ from tests.e2e.gitops import (
     condition,
     create_app,
     dest,
+    gitops,
     member_get,
     repo,
     synced,
@@ -23,12 +20,7 @@ from tests.e2e.localfleet import LocalFleet
 from tests.e2e.waiting import eventually
 from tests.gitservers import GitRepo
 
-__all__ = ["dest", "repo"]
-
-
-@pytest.fixture(scope="module")
-def gitops(controllers: Controllers) -> Iterator[ControllerProcess]:
-    yield controllers.start("--git-poll-interval", "5")
+__all__ = ["dest", "gitops", "repo"]
 
 
 async def test_an_automated_application_follows_its_branch_and_prunes(

@@ -33,7 +33,7 @@ from flotilla.kube import resource_path
 from flotilla.runtime.informer import Informer, SharedInformers
 from tests.gitservers import GitHttpServer, GitRepo
 
-from ..fakeapi import FakeApi, idle
+from ..fakeapi import FakeApi, body_of, idle
 from ..propagation.harness import CLUSTERS, NAMESPACES, Fleet, configmaps
 
 APP_NAMESPACE = "argocd"
@@ -144,6 +144,16 @@ class World:
 
     def informer(self, path: str) -> Informer:
         return self.informers.informer(ClusterName(HUB_CLUSTER), path)
+
+    def syncs_written(self) -> set[str]:
+        """The ``startedAt`` of every operationState the controller wrote: one per sync run
+        (fake time must move between runs for them to differ)."""
+        started = set()
+        for request in self.fleet.hub.requests(method="PATCH", path=f"{APP_PATH}/status"):
+            state = body_of(request).get("status", {}).get("operationState") or {}
+            if state.get("startedAt"):
+                started.add(state["startedAt"])
+        return started
 
     def passes(self) -> float:
         """Reconciles of the GitOps controller that finished, whatever their result."""

@@ -30,16 +30,6 @@ def clears(here: World) -> list[httpx.Request]:
     return here.fleet.hub.requests(method="PATCH", path=APP_PATH, match=is_clear)
 
 
-def syncs_written(here: World) -> set[str]:
-    """The ``startedAt`` of every operationState the controller wrote: one per sync run."""
-    started = set()
-    for request in here.fleet.hub.requests(method="PATCH", path=f"{APP_PATH}/status"):
-        state = body_of(request).get("status", {}).get("operationState") or {}
-        if state.get("startedAt"):
-            started.add(state["startedAt"])
-    return started
-
-
 async def test_an_operation_whose_clear_conflicted_is_cleared_not_run_again(
     tmp_path: Path,
 ) -> None:
@@ -62,7 +52,7 @@ async def test_an_operation_whose_clear_conflicted_is_cleared_not_run_again(
         await here.until(lambda: len(clears(here)) == 2)  # the first met the Conflict
         await here.until(lambda: "operation" not in here.app())
         await here.settle()
-        assert len(syncs_written(here)) == 1, "one run of the operation"
+        assert len(here.syncs_written()) == 1, "one run of the operation"
         assert len(here.member_writes(OBJECT)) == 1
         state = here.operation_state()
         assert state["phase"] == "Succeeded", state

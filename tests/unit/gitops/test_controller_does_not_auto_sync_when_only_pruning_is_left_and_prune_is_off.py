@@ -10,8 +10,7 @@ from typing import Any
 
 from flotilla.gitops.controller import SELF_HEAL_WAIT
 
-from ..fakeapi import body_of
-from .controller_harness import APP_PATH, World, application, configmap_file, world
+from .controller_harness import application, configmap_file, world
 
 FILES: dict[str, str | None] = {
     "guestbook/alpha.yaml": configmap_file("alpha"),
@@ -23,20 +22,11 @@ def self_healing(url: str) -> dict[str, Any]:
     return application(url, automated={"selfHeal": True, "prune": False})
 
 
-def syncs_written(here: World) -> set[str]:
-    started = set()
-    for request in here.fleet.hub.requests(method="PATCH", path=f"{APP_PATH}/status"):
-        state = body_of(request).get("status", {}).get("operationState") or {}
-        if state.get("startedAt"):
-            started.add(state["startedAt"])
-    return started
-
-
 async def test_only_objects_to_prune_with_prune_off_is_not_synced(tmp_path: Path) -> None:
     async with world(tmp_path, files=FILES, app=self_healing) as here:
         await here.until(lambda: here.synced() and here.names_on_member() == {"alpha", "beta"})
         await here.settle()
-        syncs = syncs_written(here)
+        syncs = here.syncs_written()
         assert syncs
 
         sha = here.commit({"guestbook/beta.yaml": None}, "beta goes")
@@ -51,5 +41,5 @@ async def test_only_objects_to_prune_with_prune_off_is_not_synced(tmp_path: Path
             await here.advance(SELF_HEAL_WAIT)
             await here.touch_cluster()
         assert here.passes() > before
-        assert syncs_written(here) == syncs
+        assert here.syncs_written() == syncs
         assert here.names_on_member() == {"alpha", "beta"}

@@ -17,9 +17,8 @@ from pathlib import Path
 
 from flotilla.gitops.controller import WAVE_RETRY
 
-from ..fakeapi import body_of
 from ..kube.fake_discovery import APPS_V1
-from .controller_harness import APP_PATH, TARGET_NAMESPACE, World, configmap_file, world
+from .controller_harness import TARGET_NAMESPACE, configmap_file, world
 
 DEPLOYMENT = f"/apis/apps/v1/namespaces/{TARGET_NAMESPACE}/deployments/web"
 WAVES: dict[str, str | None] = {
@@ -48,16 +47,6 @@ EVENTS = 8
 STEP = 0.1
 
 
-def syncs_written(here: World) -> set[str]:
-    """The ``startedAt`` of every operationState the controller wrote: one per sync run."""
-    started = set()
-    for request in here.fleet.hub.requests(method="PATCH", path=f"{APP_PATH}/status"):
-        state = body_of(request).get("status", {}).get("operationState") or {}
-        if state.get("startedAt"):
-            started.add(state["startedAt"])
-    return started
-
-
 async def test_a_sync_waiting_on_a_wave_does_not_sync_again_on_every_pass(
     tmp_path: Path,
 ) -> None:
@@ -72,7 +61,7 @@ async def test_a_sync_waiting_on_a_wave_does_not_sync_again_on_every_pass(
         assert "late" not in here.names_on_member(), "wave 1 waits for wave 0"
         assert "sync wave" in here.operation_state()["message"]
         applies = len(here.member_writes(DEPLOYMENT))
-        syncs = syncs_written(here)
+        syncs = here.syncs_written()
 
         # A burst of events, short of WAVE_RETRY: passes, but no sync.
         assert EVENTS * STEP < WAVE_RETRY
@@ -81,16 +70,16 @@ async def test_a_sync_waiting_on_a_wave_does_not_sync_again_on_every_pass(
             await here.advance(STEP)
             await here.touch_cluster()
         assert here.passes() >= before + EVENTS
-        assert syncs_written(here) == syncs
+        assert here.syncs_written() == syncs
         assert len(here.member_writes(DEPLOYMENT)) == applies
         assert "late" not in here.names_on_member()
 
         # WAVE_RETRY is over: one more look (the wave still waits), then a wait again.
         await here.advance(WAVE_RETRY)
-        assert len(syncs_written(here)) == len(syncs) + 1
+        assert len(here.syncs_written()) == len(syncs) + 1
         for _ in range(3):
             await here.touch_cluster()
-        assert len(syncs_written(here)) == len(syncs) + 1
+        assert len(here.syncs_written()) == len(syncs) + 1
         assert here.operation_state().get("phase") == "Running"
         assert "late" not in here.names_on_member()
 

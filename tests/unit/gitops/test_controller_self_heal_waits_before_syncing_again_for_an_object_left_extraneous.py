@@ -17,8 +17,7 @@ from typing import Any
 
 from flotilla.gitops.controller import SELF_HEAL_WAIT
 
-from ..fakeapi import body_of
-from .controller_harness import APP_PATH, World, application, configmap_file, world
+from .controller_harness import World, application, configmap_file, world
 
 FILES: dict[str, str | None] = {
     "guestbook/alpha.yaml": configmap_file("alpha"),
@@ -32,16 +31,6 @@ EVENTS = 8
 
 def self_healing(url: str) -> dict[str, Any]:
     return application(url, automated={"selfHeal": True, "prune": True})
-
-
-def syncs_written(here: World) -> set[str]:
-    """The ``startedAt`` of every operationState the controller wrote: one per sync run."""
-    started = set()
-    for request in here.fleet.hub.requests(method="PATCH", path=f"{APP_PATH}/status"):
-        state = body_of(request).get("status", {}).get("operationState") or {}
-        if state.get("startedAt"):
-            started.add(state["startedAt"])
-    return started
 
 
 async def a_burst_of_events(here: World) -> None:
@@ -64,19 +53,19 @@ async def test_self_heal_with_an_extraneous_object_does_not_loop(tmp_path: Path)
         assert beta.get("requiresPruning") is True
         assert here.status()["sync"]["status"] == "OutOfSync"
         synced_at = here.fleet.clock.monotonic()
-        syncs = syncs_written(here)
+        syncs = here.syncs_written()
 
         # Events within SELF_HEAL_WAIT of the sync: passes that see OutOfSync, no sync.
         assert EVENTS * STEP < SELF_HEAL_WAIT
         before = here.passes()
         await a_burst_of_events(here)
         assert here.passes() >= before + EVENTS
-        assert syncs_written(here) == syncs
+        assert here.syncs_written() == syncs
 
         # SELF_HEAL_WAIT is over: at most one more sync, then the wait again.
         await here.advance(synced_at + SELF_HEAL_WAIT + STEP - here.fleet.clock.monotonic())
-        after_wait = syncs_written(here)
+        after_wait = here.syncs_written()
         assert len(after_wait) <= len(syncs) + 1
         await a_burst_of_events(here)
-        assert syncs_written(here) == after_wait
+        assert here.syncs_written() == after_wait
         assert here.names_on_member() == {"alpha", "beta"}
