@@ -2,7 +2,7 @@
 # Builds the fleet's upstream binaries (etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler, kwok, kubectl) from the Go module pinned in hack/go.mod, and helm from its
 # own module (hack/helm/go.mod: it would bump dependencies the Kubernetes binaries share),
-# into _output/bin.
+# and flotilla-gotemplate (hack/gotemplate: ApplicationSets' Go templates) into _output/bin.
 #
 # Incremental: nothing is done when the binaries exist and were built from the same go.mod,
 # go.sum and Go version; otherwise Go's build cache makes a rebuild cheap after the first.
@@ -13,7 +13,7 @@ out=${FLOTILLA_BUILD_DIR:-$here/../_output/bin}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl)
-files=("${binaries[@]}" helm kwok-stages.yaml)
+files=("${binaries[@]}" helm flotilla-gotemplate kwok-stages.yaml)
 
 if ! command -v go >/dev/null 2>&1; then
   echo "error: Go is not installed; install Go >= $(sed -n 's/^go //p' "$here/go.mod") first" >&2
@@ -21,7 +21,8 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 
 cd "$here"
-stamp=$( (cat go.mod go.sum helm/go.mod helm/go.sum; go version) | sha256sum | cut -c1-16)
+stamp=$( (cat go.mod go.sum helm/go.mod helm/go.sum gotemplate/go.mod gotemplate/go.sum \
+  gotemplate/*.go; go version) | sha256sum | cut -c1-16)
 complete=yes
 for name in "${files[@]}"; do [ -e "$out/$name" ] || complete=no; done
 if [ "$complete" = yes ] && [ "$(cat "$out/.stamp" 2>/dev/null)" = "$stamp" ]; then
@@ -50,6 +51,9 @@ helm_version=$(cd helm && go list -m -f '{{.Version}}' helm.sh/helm/v3)
 echo "==> building helm $helm_version"
 (cd helm && go build -ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version" \
   -o "$out/helm" helm.sh/helm/v3/cmd/helm) || { echo "error: building helm failed" >&2; exit 1; }
+echo "==> building flotilla-gotemplate"
+(cd gotemplate && go build -ldflags="-s -w" -o "$out/flotilla-gotemplate" .) ||
+  { echo "error: building flotilla-gotemplate failed" >&2; exit 1; }
 # go names a binary after the last path element that is not a major version: etcd's is "server".
 mv -f "$out/server" "$out/etcd"
 # kwok runs nothing without Stage definitions; take kwok's own "fast" stages for nodes and

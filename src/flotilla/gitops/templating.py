@@ -1,0 +1,186 @@
+"""ApplicationSet templates, rendered with Argo CD's two engines.
+
+An ApplicationSet's ``template`` is an Application with parameters in its strings. Argo CD
+renders each string field on its own (map keys, numbers and booleans are never templated):
+
+- **fasttemplate** (the default): ``{{ name }}`` is replaced by the parameter ``name`` when
+  that is a string; spaces inside the braces are trimmed; a tag naming no string parameter
+  is left exactly as written. Parameters are flat (``metadata.labels.env`` is one key). A
+  ``{{`` with no ``}}`` after it is an error.
+- **Go templates** (``goTemplate: true``): Go's text/template with Sprig and Argo CD's
+  extras, ``goTemplateOptions`` such as ``missingkey=error``. There is one faithful
+  implementation of those, Go's own, so they run in ``flotilla-gotemplate`` (built from
+  ``hack/gotemplate`` by ``make binaries``), once per ApplicationSet for every parameter
+  set, with a time and an output limit.
+
+:func:`render` returns one rendered template per parameter set, or raises TemplateError
+naming the string and the parameter set that failed (never a parameter's value).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+MAX_OUTPUT = 16 * 1024 * 1024
+"""Bytes all rendered strings of one ApplicationSet may come to."""
+TIMEOUT = 30.0
+"""Seconds one Go template rendering may take."""
+
+_TEMPLATED = re.compile(r".*\{\{.*\}\}.*")
+_OPTION = re.compile(r"^missingkey=(default|invalid|zero|error)$")
+
+
+class TemplateError(Exception):
+    """A template that cannot be rendered with a parameter set."""
+
+
+def fasttemplate(text: str, params: Mapping[str, Any]) -> str:
+    """``text`` with each ``{{ key }}`` naming a string parameter replaced, as Argo CD's
+    fasttemplate mode does; every other tag is kept as written."""
+    if not _TEMPLATED.search(text):
+        return text
+    out: list[str] = []
+    at = 0
+    while True:
+        start = text.find("{{", at)
+        if start < 0:
+            out.append(text[at:])
+            return "".join(out)
+        end = text.find("}}", start + 2)
+        if end < 0:
+            raise TemplateError(f"cannot find the end of the tag that starts at {start}")
+        out.append(text[at:start])
+        tag = text[start + 2 : end]
+        value = params.get(tag.strip())
+        out.append(value if tag.strip() and isinstance(value, str) else "{{" + tag + "}}")
+        at = end + 2
+
+
+def strings_of(template: Any) -> list[str]:
+    """Every string value in ``template``, in a fixed walk order (map keys excluded)."""
+    found: list[str] = []
+
+    def keep(text: str) -> str:
+        found.append(text)
+        return text
+
+    _walk(template, keep)
+    return found
+
+
+def substitute(template: Any, replace: Callable[[str], str]) -> Any:
+    """A deep copy of ``template`` with every string value passed through ``replace``, in
+    the order ``strings_of`` lists them."""
+    return _walk(copy.deepcopy(template), replace)
+
+
+def _walk(node: Any, replace: Callable[[str], Any]) -> Any:
+    if isinstance(node, str):
+        return replace(node)
+    if isinstance(node, dict):
+        for key in node:
+            node[key] = _walk(node[key], replace)
+        return node
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            node[index] = _walk(item, replace)
+        return node
+    return node
+
+
+async def render(
+    template: dict[str, Any],
+    param_sets: Sequence[Mapping[str, Any]],
+    *,
+    go_template: bool = False,
+    options: Sequence[str] = (),
+    helper: Path | None = None,
+) -> list[dict[str, Any]]:
+    """``template`` rendered with each parameter set, in order."""
+    if not go_template:
+        rendered = []
+        for number, params in enumerate(param_sets):
+            try:
+                rendered.append(substitute(template, _fast(params)))
+            except TemplateError as exc:
+                raise TemplateError(f"parameter set {number + 1}: {exc}") from None
+        return rendered
+    for option in options:
+        if not _OPTION.match(option):
+            raise TemplateError(
+                f"goTemplateOptions: {option!r} is not one of missingkey=default, "
+                "missingkey=invalid, missingkey=zero, missingkey=error"
+            )
+    if helper is None:
+        raise TemplateError("Go templates need flotilla-gotemplate (`make binaries` builds it)")
+    texts = strings_of(template)
+    answers = await _run_helper(helper, texts, param_sets, options)
+    rendered = []
+    for number, answer in enumerate(answers):
+        if "error" in answer:
+            raise TemplateError(f"parameter set {number + 1}: {answer['error']}")
+        rendered.append(substitute(template, _in_order(answer["strings"])))
+    return rendered
+
+
+def _fast(params: Mapping[str, Any]) -> Callable[[str], str]:
+    return lambda text: fasttemplate(text, params)
+
+
+def _in_order(values: Sequence[str]) -> Callable[[str], str]:
+    """A ``replace`` that gives ``values`` one after the other (``strings_of``'s order)."""
+    remaining = iter(values)
+    return lambda _text: next(remaining)
+
+
+async def _run_helper(
+    helper: Path,
+    texts: list[str],
+    param_sets: Sequence[Mapping[str, Any]],
+    options: Sequence[str],
+) -> list[dict[str, Any]]:
+    request = json.dumps(
+        {
+            "options": list(options),
+            "strings": texts,
+            "params": [dict(p) for p in param_sets],
+            "max_bytes": MAX_OUTPUT,
+        }
+    ).encode()
+    try:
+        process = await asyncio.create_subprocess_exec(
+            str(helper),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={},
+        )
+    except OSError as exc:
+        raise TemplateError(f"cannot run {helper.name}: {exc.strerror}") from None
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(request), TIMEOUT)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+        raise TemplateError(f"Go templates took longer than {TIMEOUT:g}s") from None
+    if process.returncode != 0:
+        message = stderr.decode("utf-8", "replace").strip()[-1000:]
+        raise TemplateError(message or f"{helper.name} failed ({process.returncode})")
+    try:
+        answers: list[dict[str, Any]] = json.loads(stdout)["results"]
+    except (ValueError, KeyError, TypeError):
+        raise TemplateError(f"{helper.name} gave an answer that is not JSON") from None
+    if len(answers) != len(param_sets):
+        raise TemplateError(f"{helper.name} answered for {len(answers)} parameter sets")
+    return answers
+
+
+__all__ = ["MAX_OUTPUT", "TIMEOUT", "TemplateError", "fasttemplate", "render", "strings_of"]
