@@ -14,7 +14,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -39,6 +41,26 @@ type result struct {
 
 var notInName = regexp.MustCompile(`[^-a-z0-9.]`)
 
+// tplLimit bounds what one tpl call may write (the request's limit bounds the rest).
+const tplLimit = 1 << 24
+
+var errTooLarge = errors.New("the rendered templates exceed the output limit")
+
+// limited stops a template as soon as it has written more than left bytes, instead of
+// after it built its whole output in memory.
+type limited struct {
+	w    io.Writer
+	left int
+}
+
+func (l *limited) Write(p []byte) (int, error) {
+	if len(p) > l.left {
+		return 0, errTooLarge
+	}
+	l.left -= len(p)
+	return l.w.Write(p)
+}
+
 // normalize makes a DNS subdomain name of any string: lower case, other characters become
 // '-', at most 253 characters, no '-' or '.' at either end.
 func normalize(name string) string {
@@ -49,9 +71,9 @@ func normalize(name string) string {
 	return strings.Trim(name, "-.")
 }
 
-// slugify(input), slugify(maxSize, input) or slugify(maxSize, smartTruncate, input): a slug
-// of at most maxSize (default 50) characters, cut at a word boundary when smartTruncate
-// (default true).
+// slugify(input), slugify(maxSize, input) or slugify(maxSize, smartTruncate, input): the
+// normalized input made a slug of at most maxSize (default 50) characters, cut at a word
+// boundary when smartTruncate (default true).
 func slugify(args ...any) (string, error) {
 	maxSize, smart := 50, true
 	if len(args) == 0 || len(args) > 3 {
@@ -75,7 +97,7 @@ func slugify(args ...any) (string, error) {
 		}
 		smart = flag
 	}
-	made := slug.Make(input)
+	made := slug.Make(normalize(input)) // as Argo CD does: normalize, then slug
 	if maxSize <= 0 || len(made) <= maxSize {
 		return made, nil
 	}
@@ -145,11 +167,19 @@ func withTpl(t *template.Template) *template.Template {
 			return "", fmt.Errorf("tpl: cannot parse %q: %w", text, err)
 		}
 		var out strings.Builder
-		if err := inner.Execute(&out, data); err != nil {
+		if err := inner.Execute(&limited{w: &out, left: tplLimit}, data); err != nil {
 			return "", fmt.Errorf("tpl: %w", err)
 		}
-		return out.String(), nil
+		return strings.ReplaceAll(out.String(), "<no value>", ""), nil
 	}})
+}
+
+// short quotes at most 200 bytes of a template in an error.
+func short(text string) string {
+	if len(text) > 200 {
+		return text[:200] + "..."
+	}
+	return text
 }
 
 func render(req request) []result {
@@ -160,36 +190,35 @@ func render(req request) []result {
 		t := withTpl(template.New("").Funcs(funcs).Option(req.Options...))
 		parsed[i], parseErr = t.Parse(text)
 		if parseErr != nil {
-			parseErr = fmt.Errorf("failed to parse template %q: %w", text, parseErr)
+			parseErr = fmt.Errorf("failed to parse template %q: %w", short(text), parseErr)
 			break
 		}
 	}
-	results := make([]result, len(req.Params))
-	total := 0
-	for p, params := range req.Params {
+	results := make([]result, 0, len(req.Params))
+	left := req.MaxBytes
+	if left <= 0 {
+		left = int(^uint(0) >> 1)
+	}
+	for _, params := range req.Params {
 		if parseErr != nil {
-			results[p] = result{Error: parseErr.Error()}
-			continue
+			// The first error is the answer: the rest would repeat it.
+			return append(results, result{Error: parseErr.Error()})
 		}
 		out := make([]string, len(parsed))
 		for i, t := range parsed {
 			var buf strings.Builder
-			if err := t.Execute(&buf, params); err != nil {
-				results[p] = result{Error: fmt.Sprintf("failed to execute go template %q: %v", req.Strings[i], err)}
-				out = nil
-				break
+			sink := &limited{w: &buf, left: left}
+			if err := t.Execute(sink, params); err != nil {
+				if errors.Is(err, errTooLarge) {
+					err = fmt.Errorf("the rendered templates exceed %d bytes", req.MaxBytes)
+				}
+				return append(results, result{Error: fmt.Sprintf(
+					"failed to execute go template %q: %v", short(req.Strings[i]), err)})
 			}
+			left = sink.left
 			out[i] = buf.String()
-			total += buf.Len()
-			if req.MaxBytes > 0 && total > req.MaxBytes {
-				results[p] = result{Error: fmt.Sprintf("the rendered templates exceed %d bytes", req.MaxBytes)}
-				out = nil
-				break
-			}
 		}
-		if out != nil {
-			results[p] = result{Strings: out}
-		}
+		results = append(results, result{Strings: out})
 	}
 	return results
 }

@@ -59,7 +59,9 @@ def generate(
             f"{', '.join(sorted(kinds)) or 'none'}"
         )
     (kind,) = kinds
-    spec = generator[kind] if isinstance(generator[kind], Mapping) else {}
+    spec = generator[kind]
+    if not isinstance(spec, Mapping):
+        raise GeneratorError(f"{kind}: the generator is empty or not a map")
     if kind == "list":
         found = _list(spec, go_template=go_template)
     elif kind == "clusters":
@@ -177,7 +179,7 @@ def _combined(first: Params, second: Params, *, go_template: bool) -> Params:
                 f"matrix: both generators give the parameter {clash[0]!r}, differently"
             )
         return {**first, **second}
-    return _deep_merge(first, second)
+    return _deep_merge(second, first)  # the first generator's parameters win, as in Argo CD
 
 
 def _deep_merge(base: Params, over: Mapping[str, Any]) -> Params:

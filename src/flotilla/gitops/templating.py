@@ -1,7 +1,8 @@
 """ApplicationSet templates, rendered with Argo CD's two engines.
 
 An ApplicationSet's ``template`` is an Application with parameters in its strings. Argo CD
-renders each string field on its own (map keys, numbers and booleans are never templated):
+renders each string on its own, map keys included (numbers and booleans are never
+templated):
 
 - **fasttemplate** (the default): ``{{ name }}`` is replaced by the parameter ``name`` when
   that is a string; spaces inside the braces are trimmed; a tag naming no string parameter
@@ -11,7 +12,7 @@ renders each string field on its own (map keys, numbers and booleans are never t
   extras, ``goTemplateOptions`` such as ``missingkey=error``. There is one faithful
   implementation of those, Go's own, so they run in ``flotilla-gotemplate`` (built from
   ``hack/gotemplate`` by ``make binaries``), once per ApplicationSet for every parameter
-  set, with a time and an output limit.
+  set, with a time, an output and a memory limit.
 
 :func:`render` returns one rendered template per parameter set, or raises TemplateError
 naming the string and the parameter set that failed (never a parameter's value).
@@ -24,16 +25,18 @@ import contextlib
 import copy
 import json
 import re
+import resource
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 MAX_OUTPUT = 16 * 1024 * 1024
 """Bytes all rendered strings of one ApplicationSet may come to."""
+MAX_MEMORY = 2 << 30
+"""Address space the helper may use (a template can build huge values before writing)."""
 TIMEOUT = 30.0
 """Seconds one Go template rendering may take."""
 
-_TEMPLATED = re.compile(r".*\{\{.*\}\}.*")
 _OPTION = re.compile(r"^missingkey=(default|invalid|zero|error)$")
 
 
@@ -44,7 +47,7 @@ class TemplateError(Exception):
 def fasttemplate(text: str, params: Mapping[str, Any]) -> str:
     """``text`` with each ``{{ key }}`` naming a string parameter replaced, as Argo CD's
     fasttemplate mode does; every other tag is kept as written."""
-    if not _TEMPLATED.search(text):
+    if not _templated(text):
         return text
     out: list[str] = []
     at = 0
@@ -63,8 +66,18 @@ def fasttemplate(text: str, params: Mapping[str, Any]) -> str:
         at = end + 2
 
 
+def _templated(text: str) -> bool:
+    """Whether one line holds ``{{`` and, after it, ``}}`` (Argo CD's ``.*{{.*}}.*``),
+    found in linear time."""
+    for line in text.split("\n"):
+        start = line.find("{{")
+        if start >= 0 and line.find("}}", start + 2) >= 0:
+            return True
+    return False
+
+
 def strings_of(template: Any) -> list[str]:
-    """Every string value in ``template``, in a fixed walk order (map keys excluded)."""
+    """Every string in ``template``, map keys included, in a fixed walk order."""
     found: list[str] = []
 
     def keep(text: str) -> str:
@@ -76,8 +89,8 @@ def strings_of(template: Any) -> list[str]:
 
 
 def substitute(template: Any, replace: Callable[[str], str]) -> Any:
-    """A deep copy of ``template`` with every string value passed through ``replace``, in
-    the order ``strings_of`` lists them."""
+    """A deep copy of ``template`` with every string (map keys too) passed through
+    ``replace``, in the order ``strings_of`` lists them."""
     return _walk(copy.deepcopy(template), replace)
 
 
@@ -85,8 +98,11 @@ def _walk(node: Any, replace: Callable[[str], Any]) -> Any:
     if isinstance(node, str):
         return replace(node)
     if isinstance(node, dict):
-        for key in node:
-            node[key] = _walk(node[key], replace)
+        items = list(node.items())
+        node.clear()
+        for key, value in items:
+            new_key = replace(key) if isinstance(key, str) else key
+            node[new_key] = _walk(value, replace)
         return node
     if isinstance(node, list):
         for index, item in enumerate(node):
@@ -103,10 +119,14 @@ async def render(
     options: Sequence[str] = (),
     helper: Path | None = None,
 ) -> list[dict[str, Any]]:
-    """``template`` rendered with each parameter set, in order."""
+    """``template`` rendered with each parameter set, in order (an empty parameter set
+    leaves the template as it is, as in Argo CD)."""
     if not go_template:
         rendered = []
         for number, params in enumerate(param_sets):
+            if not params:
+                rendered.append(copy.deepcopy(template))
+                continue
             try:
                 rendered.append(substitute(template, _fast(params)))
             except TemplateError as exc:
@@ -123,11 +143,19 @@ async def render(
     texts = strings_of(template)
     answers = await _run_helper(helper, texts, param_sets, options)
     rendered = []
-    for number, answer in enumerate(answers):
+    # The helper stops at the first error: then it is the last answer.
+    for number, (answer, params) in enumerate(zip(answers, param_sets, strict=False)):
+        if not params:
+            rendered.append(copy.deepcopy(template))
+            continue
         if "error" in answer:
             raise TemplateError(f"parameter set {number + 1}: {answer['error']}")
         rendered.append(substitute(template, _in_order(answer["strings"])))
     return rendered
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MAX_MEMORY, MAX_MEMORY))
 
 
 def _fast(params: Mapping[str, Any]) -> Callable[[str], str]:
@@ -161,24 +189,31 @@ async def _run_helper(
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env={},
+            preexec_fn=_limit_memory,  # one setrlimit call between fork and exec
         )
     except OSError as exc:
         raise TemplateError(f"cannot run {helper.name}: {exc.strerror}") from None
     try:
         stdout, stderr = await asyncio.wait_for(process.communicate(request), TIMEOUT)
     except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        await process.wait()
         raise TemplateError(f"Go templates took longer than {TIMEOUT:g}s") from None
+    finally:  # a timeout, or this task cancelled: the helper goes with it
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await asyncio.shield(process.wait())
     if process.returncode != 0:
-        message = stderr.decode("utf-8", "replace").strip()[-1000:]
+        lines = stderr.decode("utf-8", "replace").strip().splitlines()
+        if any("out of memory" in line for line in lines[:3]):
+            raise TemplateError(f"Go templates needed more than {MAX_MEMORY >> 20} MiB")
+        message = lines[0][:500] if lines else ""
         raise TemplateError(message or f"{helper.name} failed ({process.returncode})")
     try:
         answers: list[dict[str, Any]] = json.loads(stdout)["results"]
     except (ValueError, KeyError, TypeError):
         raise TemplateError(f"{helper.name} gave an answer that is not JSON") from None
-    if len(answers) != len(param_sets):
+    complete = len(answers) == len(param_sets)
+    if not complete and not (answers and len(answers) < len(param_sets) and "error" in answers[-1]):
         raise TemplateError(f"{helper.name} answered for {len(answers)} parameter sets")
     return answers
 

@@ -131,3 +131,18 @@ def test_a_generator_must_name_one_kind_and_may_not_yield_without_bound() -> Non
                 }
             }
         )
+
+
+def test_in_go_template_mode_the_first_matrix_generator_wins_a_shared_parameter() -> None:
+    (found,) = generate(
+        {"matrix": {"generators": [{"list": {"elements": [{"env": "first", "a": {"x": "1"}}]}},
+                                   {"list": {"elements": [{"env": "second",
+                                                           "a": {"y": "2"}}]}}]}},
+        go_template=True,
+    )  # fmt: skip
+    assert found == {"env": "first", "a": {"x": "1", "y": "2"}}
+
+
+def test_an_empty_generator_is_an_error_not_every_cluster() -> None:
+    with pytest.raises(GeneratorError, match="clusters: the generator is empty"):
+        generate({"clusters": None}, clusters=CLUSTERS)

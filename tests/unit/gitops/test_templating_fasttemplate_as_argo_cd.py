@@ -1,6 +1,6 @@
 """fasttemplate mode, as Argo CD's ApplicationSets behave by default: string parameters
 replace their tags, spaces inside the braces are trimmed, anything else stays as written,
-and only string values are templated (never map keys, numbers or booleans)."""
+and strings are templated, map keys included (numbers and booleans are left alone)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def test_an_unclosed_tag_is_an_error() -> None:
         fasttemplate("{{name}} and {{ name", PARAMS)
 
 
-async def test_every_string_value_is_rendered_and_nothing_else() -> None:
+async def test_every_string_is_rendered_keys_too_and_nothing_else() -> None:
     template = {
         "metadata": {"name": "{{name}}-app", "labels": {"{{name}}": "{{metadata.labels.env}}"}},
         "spec": {
@@ -49,7 +49,7 @@ async def test_every_string_value_is_rendered_and_nothing_else() -> None:
         },
     }
     (app,) = await render(template, [PARAMS])
-    assert app["metadata"] == {"name": "us-east-app", "labels": {"{{name}}": "prod"}}
+    assert app["metadata"] == {"name": "us-east-app", "labels": {"us-east": "prod"}}
     assert app["spec"]["destination"]["server"] == "https://10.0.0.1:6443"
     assert app["spec"]["syncPolicy"] == {"automated": {"prune": True}}
     assert app["spec"]["revisionHistoryLimit"] == 3
@@ -60,3 +60,13 @@ async def test_every_string_value_is_rendered_and_nothing_else() -> None:
 async def test_one_application_per_parameter_set_in_order() -> None:
     apps = await render({"metadata": {"name": "{{name}}"}}, [{"name": "a"}, {"name": "b"}])
     assert [a["metadata"]["name"] for a in apps] == ["a", "b"]
+
+
+async def test_an_empty_parameter_set_leaves_the_template_as_it_is() -> None:
+    (app,) = await render({"metadata": {"name": "{{name}}"}}, [{}])
+    assert app == {"metadata": {"name": "{{name}}"}}
+
+
+def test_many_opening_braces_are_looked_at_in_linear_time() -> None:
+    text = "{" * 20000 + "x"
+    assert fasttemplate(text, PARAMS) == text

@@ -36,6 +36,7 @@ async def one(text: str, params: dict[str, Any] | None = None, **kwargs: Any) ->
         ("{{ .name | upper }}", "US-EAST"),
         ('{{ normalize "Team_A/Web App" }}', "team-a-web-app"),
         ('{{ slugify "Hello, World! Again" }}', "hello-world-again"),
+        ('{{ slugify "Café Déjà" }}', "caf-d-j"),  # normalized first, as in Argo CD
         ('{{ slugify 11 "Hello World Again" }}', "hello-world"),
         ('{{ slugify 13 false "Hello World Again" }}', "hello-world-a"),
         ("{{ .metadata.labels | toYaml }}", "env: prod\nregion: us"),
@@ -43,6 +44,7 @@ async def one(text: str, params: dict[str, Any] | None = None, **kwargs: Any) ->
         ('{{ index (fromYamlArray "[x, z]") 1 }}', "z"),
         ("{{ if eq .values.replicas 3.0 }}three{{ end }}", "three"),
         ('{{ tpl "{{ .name }}!" . }}', "us-east!"),
+        ('{{ tpl "{{ .missing }}" . }}', ""),
         ('{{ default "none" .missing }}', "none"),
     ],
 )
@@ -89,3 +91,15 @@ async def test_many_parameter_sets_in_one_run_keep_their_order_and_structure() -
 async def test_a_template_that_does_not_parse_names_itself() -> None:
     with pytest.raises(TemplateError, match="failed to parse template"):
         await one("{{ .name ")
+
+
+async def test_a_template_that_builds_a_huge_value_hits_the_memory_limit() -> None:
+    with pytest.raises(TemplateError, match=r"MiB|exceed"):
+        await one('{{ repeat 300000000 "xxxxxxxxxx" }}')
+
+
+async def test_the_first_error_is_the_answer_for_many_parameter_sets() -> None:
+    sets = [{"n": "ok"}, {"other": "x"}, {"n": "late"}]
+    with pytest.raises(TemplateError, match="parameter set 2"):
+        await render({"v": "{{ .n }}"}, sets, go_template=True, helper=HELPER,
+                     options=["missingkey=error"])  # fmt: skip
