@@ -867,8 +867,8 @@ async def _run(
     ``explain`` picks what to quote from (stdout, stderr) for tools that log the cause of a
     failure on their standard output; the default quotes stderr.
     """
-    try:
-        process = await asyncio.create_subprocess_exec(
+    starting = asyncio.ensure_future(
+        asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
@@ -877,8 +877,21 @@ async def _run(
             env=dict(env),
             start_new_session=True,  # so a kill reaches the tool's own children too
         )
+    )
+    try:
+        process = await asyncio.shield(starting)
     except OSError as error:
         raise RenderError(f"{what} could not start: {error.strerror}", tool=tool) from None
+    except asyncio.CancelledError:
+        # Cancelled while the tool was starting: it may already run (and have children);
+        # asyncio would kill only the tool itself, so its whole group goes here.
+        with contextlib.suppress(Exception):
+            started = await starting
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(started.pid, signal.SIGKILL)
+            async with asyncio.timeout(_KILL_WAIT):
+                await started.wait()
+        raise
     assert process.stdout is not None and process.stderr is not None
     readers = [
         asyncio.ensure_future(_read(process.stdout, max_bytes, fail=True)),
