@@ -143,7 +143,12 @@ async def test_a_client_that_trickles_its_headers_is_cut_off_at_the_deadline(
         trickling = asyncio.create_task(trickle())
         try:
             async with asyncio.timeout(5):
-                answer = await reader.read()
+                try:
+                    answer = await reader.read()
+                except ConnectionResetError:
+                    # Closed with the client's unread headers in its buffer, the kernel
+                    # resets the connection instead of ending it: cut off all the same.
+                    answer = b""
         finally:
             trickling.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionError):
