@@ -39,7 +39,7 @@ may fix (unreachable server, timeout, a commit evicted from the cache between `r
 `checkout`) and False for what needs a change of spec or Secret (authentication, host key,
 not a repository, revision or path not found, bad URL or path).
 
-Why one module of ~900 lines: it is one client of one tool. The cache layout, the single
+Why one module of ~950 lines: it is one client of one tool. The cache layout, the single
 flight, the environment that keeps credentials out of argv and off disk, and the sorting of
 git's failures into safe messages all act on the same cache entries and processes; split,
 each half would need the other's internals.
