@@ -1,11 +1,16 @@
-"""ApplicationSet generators that need nothing but the spec and the registered clusters:
-``list``, ``clusters``, ``matrix`` and ``merge``, and the generator-level ``selector``. Pure.
+"""ApplicationSet generators: ``list``, ``clusters``, ``git`` (directories and files),
+``matrix`` and ``merge``, the generator-level ``selector``, as Argo CD evaluates them.
 
 Each generator yields parameter sets (one Application each). Their shape follows the
 template mode, as in Argo CD: with fasttemplate, parameters are flat strings (a cluster's
 label is ``metadata.labels.env``); with ``goTemplate: true`` they keep their structure
 (``.metadata.labels.env``). Flat values that are not strings become strings the way Go's
-``%v`` would print them; maps are flattened with dots, lists become JSON.
+``%v`` would print them; maps are flattened with dots.
+
+What a generator needs from outside comes through :class:`Context`: the registered
+clusters, a reader of git trees, and ``interpolate``, which renders a piece of spec with
+parameter sets in the ApplicationSet's template mode (a matrix's second generator sees
+the first one's parameters; a ``values`` map sees its own generator's).
 
 A generator that cannot be evaluated raises GeneratorError saying which and why; it never
 yields nothing in place of an error (an empty result is a real, and guarded, outcome).
@@ -14,21 +19,30 @@ yields nothing in place of an error (an empty result is a real, and guarded, out
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import Any, Protocol
 
-import yaml
 from pydantic import ValidationError
 
 from flotilla.api.selectors import LabelSelector
-from flotilla.gitops.templating import TemplateError, fasttemplate
+from flotilla.gitops.rendering import RenderError, read_data
+from flotilla.gitops.templating import TemplateError
 
 MAX_PARAM_SETS = 10_000
 """Parameter sets one generator may yield (a matrix multiplies)."""
+MAX_FILE_BYTES = 1 << 20
+"""Bytes one file of a git files generator may have."""
+MAX_GIT_ENTRIES = 10_000
+"""Directories or files one git generator may walk."""
+KINDS = ("list", "clusters", "git", "matrix", "merge")
 
 Params = dict[str, Any]
+Interpolate = Callable[[Any, Sequence[Params]], Awaitable[list[Any]]]
+"""Render ``node`` once per parameter set, in the ApplicationSet's template mode."""
 
 
 class GeneratorError(Exception):
@@ -45,33 +59,61 @@ class ClusterInfo:
     annotations: Mapping[str, str] = field(default_factory=dict)
 
 
-def generate(
-    generator: Mapping[str, Any],
-    *,
-    clusters: Sequence[ClusterInfo] = (),
-    go_template: bool = False,
+class GitTrees(Protocol):
+    """Checked-out trees of git repositories (the controller's sources and credentials)."""
+
+    async def tree(self, repo_url: str, revision: str) -> Path:
+        """The root of ``repo_url``'s tree at ``revision``; raises GeneratorError."""
+        ...
+
+
+class _NoGit:
+    async def tree(self, repo_url: str, revision: str) -> Path:
+        raise GeneratorError("git: no git repositories can be read here")
+
+
+@dataclass(frozen=True)
+class Context:
+    clusters: Sequence[ClusterInfo] = ()
+    go_template: bool = False
+    interpolate: Interpolate | None = None
+    """None: fasttemplate (flat parameters only; Go templates need the helper)."""
+    git: GitTrees = field(default_factory=_NoGit)
+
+
+async def generate(
+    generator: Mapping[str, Any], context: Context, *, depth: int = 0
 ) -> list[Params]:
-    """The parameter sets of one generator (with its post-``selector`` applied)."""
-    kinds = [k for k in generator if k not in ("selector", "template")]
+    """The parameter sets of one generator (with its post-``selector`` applied).
+
+    ``depth`` counts enclosing matrix and merge generators: as in Argo CD, one may hold
+    another, which may hold neither."""
+    if not isinstance(generator, Mapping):
+        raise GeneratorError("a generator must be a map")
+    kinds = [k for k in generator if k not in ("selector", "template", "values")]
     if len(kinds) != 1:
         raise GeneratorError(
-            f"a generator names exactly one kind (list, clusters, matrix, merge), not "
+            f"a generator names exactly one kind ({', '.join(KINDS)}), not "
             f"{', '.join(sorted(kinds)) or 'none'}"
         )
     (kind,) = kinds
     spec = generator[kind]
     if not isinstance(spec, Mapping):
         raise GeneratorError(f"{kind}: the generator is empty or not a map")
+    if kind in ("matrix", "merge") and depth >= 2:
+        raise GeneratorError(f"{kind}: a matrix or merge may hold one more, but not a third level")
     if kind == "list":
-        found = _list(spec, go_template=go_template)
+        found = _list(spec, go_template=context.go_template)
     elif kind == "clusters":
-        found = _clusters(spec, clusters, go_template=go_template)
+        found = await _clusters(spec, context)
+    elif kind == "git":
+        found = await _git(spec, context)
     elif kind == "matrix":
-        found = _matrix(spec, clusters, go_template=go_template)
+        found = await _matrix(spec, context, depth=depth + 1)
     elif kind == "merge":
-        found = _merge(spec, clusters, go_template=go_template)
+        found = await _merge(spec, context, depth=depth + 1)
     else:
-        raise GeneratorError(f"generator {kind!r} is not supported here")
+        raise GeneratorError(f"generator {kind!r} is not supported (only {', '.join(KINDS)})")
     if len(found) > MAX_PARAM_SETS:
         raise GeneratorError(f"{kind} yields more than {MAX_PARAM_SETS} parameter sets")
     return _post_select(found, generator.get("selector"), kind=kind)
@@ -89,6 +131,21 @@ def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
+def uses_git(generators: Sequence[Any]) -> bool:
+    """Whether any of ``generators``, nested ones included, reads git."""
+    stack = list(generators)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            if "git" in node:
+                return True
+            for kind in ("matrix", "merge"):
+                children = node.get(kind)
+                if isinstance(children, Mapping):
+                    stack.extend(children.get("generators") or [])
+    return False
+
+
 def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
@@ -103,69 +160,293 @@ def _text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+# -- list ---------------------------------------------------------------------------------
+
+
 def _list(spec: Mapping[str, Any], *, go_template: bool) -> list[Params]:
     elements = spec.get("elements") or []
-    if spec.get("elementsYaml"):
-        try:
-            parsed = yaml.safe_load(str(spec["elementsYaml"]))
-        except yaml.YAMLError as exc:
-            raise GeneratorError(f"list: elementsYaml is not YAML: {exc}") from None
-        if not isinstance(parsed, list):
-            raise GeneratorError("list: elementsYaml must be a YAML list")
-        elements = [*elements, *parsed]
     if not isinstance(elements, list):
         raise GeneratorError("list: elements must be a list")
+    if spec.get("elementsYaml"):
+        parsed = _read(str(spec["elementsYaml"]), "list: elementsYaml")
+        if len(parsed) != 1 or not isinstance(parsed[0], list):
+            raise GeneratorError("list: elementsYaml must be one YAML list")
+        elements = [*elements, *parsed[0]]
     found = []
-    for number, element in enumerate(elements):
+    for number, element in enumerate(elements, start=1):
         if not isinstance(element, Mapping):
-            raise GeneratorError(f"list: element {number + 1} is not a map")
-        found.append(dict(element) if go_template else flatten(element))
+            raise GeneratorError(f"list: element {number} is not a map")
+        found.append(dict(element) if go_template else _flat_element(element, number))
     return found
 
 
-def _clusters(
-    spec: Mapping[str, Any], clusters: Sequence[ClusterInfo], *, go_template: bool
-) -> list[Params]:
+def _flat_element(element: Mapping[str, Any], number: int) -> Params:
+    """An element for fasttemplate: string values only (as Argo CD), ``values`` a map of them."""
+    params: Params = {}
+    for key, value in element.items():
+        if key == "values" and isinstance(value, Mapping):
+            for name, item in value.items():
+                if not isinstance(item, str):
+                    raise GeneratorError(f"list: element {number}: values.{name} is not a string")
+                params[f"values.{name}"] = item
+        elif isinstance(value, str):
+            params[key] = value
+        else:
+            raise GeneratorError(
+                f"list: element {number}: {key} is a {type(value).__name__}, not a string "
+                "(fasttemplate takes strings only; goTemplate: true takes any value)"
+            )
+    return params
+
+
+# -- clusters -----------------------------------------------------------------------------
+
+
+async def _clusters(spec: Mapping[str, Any], context: Context) -> list[Params]:
     selector = _selector(spec.get("selector"), what="clusters: selector")
-    values = spec.get("values") or {}
-    if not isinstance(values, Mapping):
-        raise GeneratorError("clusters: values must be a map")
+    values = _values(spec, "clusters")
     found = []
-    for cluster in sorted(clusters, key=lambda c: c.name):
+    for cluster in sorted(context.clusters, key=lambda c: c.name):
         if selector is not None and not selector.matches(cluster.labels):
             continue
-        params: Params = {
-            "name": cluster.name,
-            "nameNormalized": _normalized(cluster.name),
-            "server": cluster.server,
-            "project": "",
-            "metadata": {"labels": dict(cluster.labels),
-                         "annotations": dict(cluster.annotations)},
-        }  # fmt: skip
-        flat = flatten(params)
-        # values may use the cluster's own parameters (fasttemplate), as in Argo CD.
-        try:
-            rendered = {k: fasttemplate(_text(v), flat) for k, v in values.items()}
-        except TemplateError as exc:
-            raise GeneratorError(f"clusters: values: {exc}") from None
-        params["values"] = rendered
-        found.append(params if go_template else flatten(params))
-    return found
+        found.append(
+            {
+                "name": cluster.name,
+                "nameNormalized": _normalized(cluster.name),
+                "server": cluster.server,
+                "project": "",
+                "metadata": {
+                    "labels": dict(cluster.labels),
+                    "annotations": dict(cluster.annotations),
+                },
+            }
+        )
+    shaped = found if context.go_template else [flatten(params) for params in found]
+    return await _with_values(shaped, values, "clusters", context)
 
 
-def _matrix(
-    spec: Mapping[str, Any], clusters: Sequence[ClusterInfo], *, go_template: bool
+def _values(spec: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
+    values = spec.get("values") or {}
+    if not isinstance(values, Mapping):
+        raise GeneratorError(f"{kind}: values must be a map")
+    return values
+
+
+async def _with_values(
+    found: list[Params], values: Mapping[str, Any], kind: str, context: Context
 ) -> list[Params]:
+    """``found`` (in the template mode's shape) with ``values``, each rendered with its own
+    parameter set, as in Argo CD."""
+    if not values:
+        return found
+    try:
+        rendered = await _interpolate(context, {k: _text(v) for k, v in values.items()}, found)
+    except GeneratorError as exc:
+        raise GeneratorError(f"{kind}: values: {exc}") from None
+    if context.go_template:
+        return [
+            {**params, "values": dict(mine)} for params, mine in zip(found, rendered, strict=True)
+        ]
+    return [
+        {**params, **flatten({"values": mine})}
+        for params, mine in zip(found, rendered, strict=True)
+    ]
+
+
+# -- git ----------------------------------------------------------------------------------
+
+
+async def _git(spec: Mapping[str, Any], context: Context) -> list[Params]:
+    url = spec.get("repoURL")
+    if not isinstance(url, str) or not url:
+        raise GeneratorError("git: repoURL is required")
+    revision = spec.get("revision") or "HEAD"
+    if not isinstance(revision, str):
+        raise GeneratorError("git: revision must be a string")
+    directories, files = spec.get("directories"), spec.get("files")
+    if bool(directories) == bool(files):
+        raise GeneratorError("git: give either directories or files")
+    prefix = spec.get("pathParamPrefix") or ""
+    if not isinstance(prefix, str):
+        raise GeneratorError("git: pathParamPrefix must be a string")
+    root = await context.git.tree(url, revision)
+    if directories:
+        paths = [
+            PurePosixPath(p)
+            for p in _matching(_walk(root, want="dirs"), directories, "directories")
+        ]
+        found = [_path_params(path, prefix, go_template=context.go_template) for path in paths]
+    else:
+        found = []
+        for relative in _matching(_walk(root, want="files"), files, "files"):
+            for document in _file_params(root, relative):
+                params = dict(document) if context.go_template else _flat_file(document)
+                found.append(
+                    {
+                        **params,
+                        **_path_params(
+                            PurePosixPath(relative).parent,
+                            prefix,
+                            go_template=context.go_template,
+                            filename=PurePosixPath(relative).name,
+                        ),
+                    }
+                )
+                if len(found) > MAX_PARAM_SETS:
+                    raise GeneratorError(f"git: more than {MAX_PARAM_SETS} parameter sets")
+    return await _with_values(found, _values(spec, "git"), "git", context)
+
+
+def _walk(root: Path, *, want: str) -> list[str]:
+    """Every directory or regular file under ``root`` (relative, POSIX, sorted), never
+    following a symlink and never into ``.git``."""
+    found: list[str] = []
+    for top, dirs, names in os.walk(root, followlinks=False):
+        dirs[:] = sorted(
+            d for d in dirs if d != ".git" and not os.path.islink(os.path.join(top, d))
+        )
+        relative = Path(top).relative_to(root)
+        entries = dirs if want == "dirs" else [n for n in names if _regular(Path(top) / n)]
+        for name in entries:
+            found.append((relative / name).as_posix())
+            if len(found) > MAX_GIT_ENTRIES:
+                raise GeneratorError(f"git: the repository has more than {MAX_GIT_ENTRIES} {want}")
+    return sorted(found)
+
+
+def _regular(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink()
+
+
+def _matching(paths: list[str], rules: Any, what: str) -> list[str]:
+    """The paths some rule includes and no ``exclude: true`` rule excludes (exclusions win)."""
+    if not isinstance(rules, list) or not all(isinstance(r, Mapping) for r in rules):
+        raise GeneratorError(f"git: {what} must be a list of {{path: ...}}")
+    include: list[re.Pattern[str]] = []
+    exclude: list[re.Pattern[str]] = []
+    for rule in rules:
+        pattern = rule.get("path")
+        if not isinstance(pattern, str) or not pattern:
+            raise GeneratorError(f"git: every entry of {what} needs a path")
+        (exclude if rule.get("exclude") is True else include).append(_glob(pattern))
+    return [
+        path for path in paths
+        if any(p.fullmatch(path) for p in include) and not any(p.fullmatch(path) for p in exclude)
+    ]  # fmt: skip
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    """A path glob: ``*`` and ``?`` within one segment, ``[...]`` a class, ``**`` any
+    number of whole segments."""
+    pattern = pattern.strip("/")
+    out, at = [], 0
+    while at < len(pattern):
+        char = pattern[at]
+        if pattern.startswith("**/", at):
+            out.append("(?:[^/]+/)*")
+            at += 3
+            continue
+        if pattern.startswith("**", at):
+            out.append(".*")
+            at += 2
+            continue
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            end = pattern.find("]", at + 2)
+            if end < 0:
+                raise GeneratorError(f"git: path {pattern!r}: a [ without its ]")
+            body = pattern[at + 1 : end]
+            body = "^" + body[1:] if body.startswith("!") else body
+            out.append(f"[{body.replace(chr(92), chr(92) * 2)}]")
+            at = end
+        else:
+            out.append(re.escape(char))
+        at += 1
+    return re.compile("".join(out))
+
+
+def _file_params(root: Path, relative: str) -> list[Mapping[str, Any]]:
+    path = root / relative
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise GeneratorError(f"git: {relative} is larger than {MAX_FILE_BYTES >> 20} MiB")
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise GeneratorError(f"git: {relative} is not UTF-8 text") from None
+    documents = _read(text, f"git: {relative}")
+    sets: list[Mapping[str, Any]] = []
+    for document in documents:
+        if document is None:
+            continue
+        items = document if isinstance(document, list) else [document]
+        for item in items:
+            if not isinstance(item, Mapping):
+                raise GeneratorError(f"git: {relative}: holds a {type(item).__name__}, not a map")
+            sets.append(item)
+    return sets
+
+
+def _flat_file(document: Mapping[str, Any], prefix: str = "") -> Params:
+    """A file's content for fasttemplate, flattened with dots, list items by index."""
+    flat: Params = {}
+    for key, value in document.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flat_file(value, f"{name}."))
+        elif isinstance(value, list):
+            flat.update(_flat_file({str(i): v for i, v in enumerate(value)}, f"{name}."))
+        else:
+            flat[name] = _text(value)
+    return flat
+
+
+def _path_params(
+    path: PurePosixPath, prefix: str, *, go_template: bool, filename: str = ""
+) -> Params:
+    text = "" if str(path) == "." else path.as_posix()
+    segments = [s for s in text.split("/") if s]
+    basename = segments[-1] if segments else ""
+    structured: Params = {
+        "path": text,
+        "basename": basename,
+        "basenameNormalized": _normalized(basename),
+        "segments": segments,
+    }
+    if filename:
+        structured["filename"] = filename
+        structured["filenameNormalized"] = _normalized(filename)
+    if go_template:
+        return {prefix: {"path": structured}} if prefix else {"path": structured}
+    name = f"{prefix}.path" if prefix else "path"
+    flat: Params = {name: text, f"{name}.basename": basename,
+                    f"{name}.basenameNormalized": structured["basenameNormalized"]}  # fmt: skip
+    if filename:
+        flat[f"{name}.filename"] = filename
+        flat[f"{name}.filenameNormalized"] = structured["filenameNormalized"]
+    flat.update({f"{name}[{i}]": segment for i, segment in enumerate(segments)})
+    return flat
+
+
+# -- matrix and merge -----------------------------------------------------------------------
+
+
+async def _matrix(spec: Mapping[str, Any], context: Context, *, depth: int) -> list[Params]:
     children = spec.get("generators") or []
     if not isinstance(children, list) or len(children) != 2:
         raise GeneratorError("matrix: needs exactly two generators")
-    first = generate(children[0], clusters=clusters, go_template=go_template)
+    first = await generate(children[0], context, depth=depth)
+    # The second generator sees the first one's parameters, in the template mode.
+    try:
+        seconds = await _interpolate(context, children[1], first)
+    except GeneratorError as exc:
+        raise GeneratorError(f"matrix: {exc}") from None
     found: list[Params] = []
-    for params in first:
-        # The second generator sees the first one's parameters (fasttemplate, in its spec).
-        second_spec = _interpolated(children[1], flatten(params))
-        for other in generate(second_spec, clusters=clusters, go_template=go_template):
-            found.append(_combined(params, other, go_template=go_template))
+    for params, second_spec in zip(first, seconds, strict=True):
+        for other in await generate(second_spec, context, depth=depth):
+            found.append(_combined(params, other, go_template=context.go_template))
             if len(found) > MAX_PARAM_SETS:
                 raise GeneratorError(f"matrix yields more than {MAX_PARAM_SETS} parameter sets")
     return found
@@ -192,32 +473,44 @@ def _deep_merge(base: Params, over: Mapping[str, Any]) -> Params:
     return merged
 
 
-def _merge(
-    spec: Mapping[str, Any], clusters: Sequence[ClusterInfo], *, go_template: bool
-) -> list[Params]:
+async def _merge(spec: Mapping[str, Any], context: Context, *, depth: int) -> list[Params]:
     children = spec.get("generators") or []
     keys = spec.get("mergeKeys") or []
     if not isinstance(children, list) or len(children) < 2:
         raise GeneratorError("merge: needs at least two generators")
     if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
         raise GeneratorError("merge: mergeKeys must name at least one parameter")
-    sets = [generate(child, clusters=clusters, go_template=go_template) for child in children]
-    base = sets[0]
-    merged = [dict(params) for params in base]
-    for later in sets[1:]:
-        by_key: dict[tuple[str, ...], Params] = {}
-        for params in later:
-            key = _merge_key(params, keys, go_template=go_template)
-            if key is not None:
-                by_key.setdefault(key, params)
+    sets = [await generate(child, context, depth=depth) for child in children]
+    merged = [dict(params) for params in sets[0]]
+    _by_key(merged, keys, context.go_template, number=1)  # duplicates in the base: an error too
+    for number, later in enumerate(sets[1:], start=2):
+        by_key = _by_key(later, keys, context.go_template, number=number)
         for index, params in enumerate(merged):
-            key = _merge_key(params, keys, go_template=go_template)
+            key = _merge_key(params, keys, go_template=context.go_template)
             if key is not None and key in by_key:
                 merged[index] = (
-                    _deep_merge(params, by_key[key]) if go_template
+                    _deep_merge(params, by_key[key])
+                    if context.go_template
                     else {**params, **by_key[key]}
-                )  # fmt: skip
+                )
     return merged
+
+
+def _by_key(
+    sets: list[Params], keys: Sequence[str], go_template: bool, *, number: int
+) -> dict[tuple[str, ...], Params]:
+    """The parameter sets by their merge keys; two with the same keys are an error (Argo
+    CD's: which of them would win is not defined)."""
+    by_key: dict[tuple[str, ...], Params] = {}
+    for params in sets:
+        key = _merge_key(params, keys, go_template=go_template)
+        if key is None:
+            continue
+        if key in by_key:
+            shown = ", ".join(f"{k}={v!r}" for k, v in zip(keys, key, strict=True))
+            raise GeneratorError(f"merge: generator {number} gives two parameter sets with {shown}")
+        by_key[key] = params
+    return by_key
 
 
 def _merge_key(params: Params, keys: Sequence[str], *, go_template: bool) -> tuple[str, ...] | None:
@@ -225,6 +518,9 @@ def _merge_key(params: Params, keys: Sequence[str], *, go_template: bool) -> tup
     if not all(k in flat for k in keys):
         return None
     return tuple(_text(flat[k]) for k in keys)
+
+
+# -- shared ---------------------------------------------------------------------------------
 
 
 def _post_select(found: list[Params], raw: Any, *, kind: str) -> list[Params]:
@@ -245,17 +541,22 @@ def _selector(raw: Any, *, what: str) -> LabelSelector | None:
         raise GeneratorError(f"{what}: {where}: {first['msg']}") from None
 
 
-def _interpolated(node: Any, params: Mapping[str, str]) -> Any:
+async def _interpolate(context: Context, node: Any, param_sets: Sequence[Params]) -> list[Any]:
+    if not param_sets:
+        return []
+    if context.interpolate is None:
+        raise GeneratorError("no template engine was given")
     try:
-        if isinstance(node, str):
-            return fasttemplate(node, params)
-        if isinstance(node, Mapping):
-            return {k: _interpolated(v, params) for k, v in node.items()}
-        if isinstance(node, list):
-            return [_interpolated(v, params) for v in node]
+        return await context.interpolate(node, param_sets)
     except TemplateError as exc:
-        raise GeneratorError(f"matrix: {exc}") from None
-    return node
+        raise GeneratorError(str(exc)) from None
+
+
+def _read(text: str, source: str) -> list[Any]:
+    try:
+        return read_data(text, source, max_bytes=MAX_FILE_BYTES)
+    except RenderError as exc:
+        raise GeneratorError(str(exc)) from None
 
 
 _NOT_IN_NAME = re.compile(r"[^-a-z0-9.]")
@@ -266,4 +567,16 @@ def _normalized(name: str) -> str:
     return _NOT_IN_NAME.sub("-", name.lower())[:253].strip("-.")
 
 
-__all__ = ["MAX_PARAM_SETS", "ClusterInfo", "GeneratorError", "Params", "flatten", "generate"]
+__all__ = [
+    "KINDS",
+    "MAX_PARAM_SETS",
+    "ClusterInfo",
+    "Context",
+    "GeneratorError",
+    "GitTrees",
+    "Interpolate",
+    "Params",
+    "flatten",
+    "generate",
+    "uses_git",
+]

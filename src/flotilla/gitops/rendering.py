@@ -69,6 +69,7 @@ __all__ = [
     "RenderError",
     "Tools",
     "detect",
+    "read_data",
     "render",
 ]
 
@@ -467,6 +468,14 @@ def _load_yaml(text: str, source: str) -> list[Any]:
         ) from None
     except yaml.YAMLError as error:
         raise RenderError(f"{source}: invalid YAML: {error}", tool=_tool_of(source)) from None
+
+
+def read_data(text: str, source: str, *, max_bytes: int) -> list[Any]:
+    """The documents of a JSON (``source`` ends in ``.json``) or YAML text, read as the
+    manifests of a source are: no dates, no alias bombs, nothing JSON cannot hold."""
+    documents = _load_json(text, source) if source.endswith(".json") else _load_yaml(text, source)
+    _Budget(max_bytes).spend(documents, source, tool="directory")
+    return documents
 
 
 def _load_json(text: str, source: str) -> list[Any]:

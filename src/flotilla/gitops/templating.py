@@ -26,7 +26,7 @@ import copy
 import json
 import re
 import resource
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +154,21 @@ async def render(
     return rendered
 
 
+def interpolator(
+    *, go_template: bool, options: Sequence[str] = (), helper: Path | None = None
+) -> Callable[[Any, Sequence[Mapping[str, Any]]], Awaitable[list[Any]]]:
+    """``render`` for a piece of an ApplicationSet's spec (a generator, a ``values`` map),
+    in the ApplicationSet's template mode."""
+
+    async def interpolate(node: Any, param_sets: Sequence[Mapping[str, Any]]) -> list[Any]:
+        wrapped = await render(
+            {"node": node}, param_sets, go_template=go_template, options=options, helper=helper
+        )
+        return [one["node"] for one in wrapped]
+
+    return interpolate
+
+
 def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MAX_MEMORY, MAX_MEMORY))
 
@@ -218,4 +233,12 @@ async def _run_helper(
     return answers
 
 
-__all__ = ["MAX_OUTPUT", "TIMEOUT", "TemplateError", "fasttemplate", "render", "strings_of"]
+__all__ = [
+    "MAX_OUTPUT",
+    "TIMEOUT",
+    "TemplateError",
+    "fasttemplate",
+    "interpolator",
+    "render",
+    "strings_of",
+]

@@ -6,9 +6,36 @@ parameters for fasttemplate, structured ones for Go templates."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from flotilla.gitops.generators import MAX_PARAM_SETS, ClusterInfo, GeneratorError, generate
+from flotilla.devfleet.binaries import find_tool
+from flotilla.gitops.generators import (
+    MAX_PARAM_SETS,
+    ClusterInfo,
+    Context,
+    GeneratorError,
+    Params,
+    generate,
+)
+from flotilla.gitops.templating import interpolator
+
+HELPER = find_tool("flotilla-gotemplate")
+needs_helper = pytest.mark.skipif(not HELPER.exists(), reason="no _output/bin/flotilla-gotemplate")
+
+
+async def run(
+    generator: dict[str, Any],
+    *,
+    clusters: list[ClusterInfo] | None = None,
+    go_template: bool = False,
+) -> list[Params]:
+    engine = interpolator(go_template=go_template, helper=HELPER)
+    return await generate(
+        generator, Context(clusters or [], go_template=go_template, interpolate=engine)
+    )
+
 
 CLUSTERS = [
     ClusterInfo("us-east", "https://127.0.2.1:6443", {"env": "production", "region": "us"}),
@@ -18,22 +45,31 @@ CLUSTERS = [
 ]  # fmt: skip
 
 
-def test_list_elements_and_elements_yaml_are_parameter_sets_in_order() -> None:
-    found = generate({"list": {
-        "elements": [{"cluster": "a", "url": "https://a"}, {"cluster": "b", "values": {"x": 1}}],
-        "elementsYaml": "- cluster: c\n  replicas: 3\n",
+async def test_list_elements_and_elements_yaml_are_parameter_sets_in_order() -> None:
+    found = await run({"list": {
+        "elements": [{"cluster": "a", "url": "https://a"}, {"cluster": "b", "values": {"x": "1"}}],
+        "elementsYaml": "- cluster: c\n  since: 2024-01-01\n",
     }})  # fmt: skip
     assert found == [
         {"cluster": "a", "url": "https://a"},
         {"cluster": "b", "values.x": "1"},
-        {"cluster": "c", "replicas": "3"},
+        {"cluster": "c", "since": "2024-01-01"},  # a date stays the string it was written as
     ]
-    (nested,) = generate({"list": {"elements": [{"values": {"x": 1}}]}}, go_template=True)
+    (nested,) = await run({"list": {"elements": [{"values": {"x": 1}}]}}, go_template=True)
     assert nested == {"values": {"x": 1}}
 
 
-def test_the_clusters_generator_gives_argo_cds_parameters_for_the_selected_clusters() -> None:
-    found = generate(
+async def test_fasttemplate_list_elements_take_strings_only_as_in_argo_cd() -> None:
+    with pytest.raises(GeneratorError, match="element 1: replicas is a int, not a string"):
+        await run({"list": {"elements": [{"replicas": 3}]}})
+    with pytest.raises(GeneratorError, match=r"element 2: values\.x is not a string"):
+        await run({"list": {"elements": [{"a": "1"}, {"values": {"x": True}}]}})
+    with pytest.raises(GeneratorError, match="elementsYaml must be one YAML list"):
+        await run({"list": {"elementsYaml": "a: 1\n"}})
+
+
+async def test_the_clusters_generator_gives_argo_cds_parameters_for_the_selected_clusters() -> None:
+    found = await run(
         {"clusters": {"selector": {"matchLabels": {"env": "production"}},
                       "values": {"revision": "{{metadata.labels.region}}-stable"}}},
         clusters=CLUSTERS,
@@ -47,8 +83,8 @@ def test_the_clusters_generator_gives_argo_cds_parameters_for_the_selected_clust
     assert eu["values.revision"] == "eu-stable"
 
 
-def test_cluster_parameters_are_structured_for_go_templates() -> None:
-    (staging,) = generate(
+async def test_cluster_parameters_are_structured_for_go_templates() -> None:
+    (staging,) = await run(
         {"clusters": {"selector": {"matchExpressions": [
             {"key": "env", "operator": "In", "values": ["staging"]}]}}},
         clusters=CLUSTERS, go_template=True,
@@ -58,17 +94,19 @@ def test_cluster_parameters_are_structured_for_go_templates() -> None:
     assert staging["metadata"]["labels"] == {"env": "staging", "region": "ap"}
 
 
-def test_a_selector_that_matches_nothing_yields_nothing_and_a_broken_one_is_an_error() -> None:
-    assert generate({"clusters": {"selector": {"matchLabels": {"env": "prod"}}}},
+async def test_a_selector_that_matches_nothing_yields_nothing_and_a_broken_one_is_an_error() -> (
+    None
+):
+    assert await run({"clusters": {"selector": {"matchLabels": {"env": "prod"}}}},
                     clusters=CLUSTERS) == []  # fmt: skip
     with pytest.raises(GeneratorError, match="clusters: selector"):
-        generate({"clusters": {"selector": {"matchExpressions": [{"key": "env",
+        await run({"clusters": {"selector": {"matchExpressions": [{"key": "env",
                                                                   "operator": "Maybe"}]}}},
                  clusters=CLUSTERS)  # fmt: skip
 
 
-def test_a_matrix_combines_and_its_second_generator_sees_the_first_ones_parameters() -> None:
-    found = generate(
+async def test_a_matrix_combines_and_its_second_generator_sees_the_first_ones_parameters() -> None:
+    found = await run(
         {"matrix": {"generators": [
             {"clusters": {"selector": {"matchLabels": {"env": "production"}}}},
             {"list": {"elements": [{"app": "web", "path": "apps/{{name}}/web"},
@@ -84,17 +122,17 @@ def test_a_matrix_combines_and_its_second_generator_sees_the_first_ones_paramete
     ]
 
 
-def test_a_matrix_refuses_one_parameter_given_twice_differently_and_more_than_two() -> None:
+async def test_a_matrix_refuses_one_parameter_given_twice_differently_and_more_than_two() -> None:
     with pytest.raises(GeneratorError, match="'name'"):
-        generate({"matrix": {"generators": [{"clusters": {}},
+        await run({"matrix": {"generators": [{"clusters": {}},
                                             {"list": {"elements": [{"name": "x"}]}}]}},
                  clusters=CLUSTERS)  # fmt: skip
     with pytest.raises(GeneratorError, match="exactly two"):
-        generate({"matrix": {"generators": [{"clusters": {}}]}}, clusters=CLUSTERS)
+        await run({"matrix": {"generators": [{"clusters": {}}]}}, clusters=CLUSTERS)
 
 
-def test_merge_overrides_the_base_by_merge_keys_and_ignores_the_unmatched() -> None:
-    found = generate(
+async def test_merge_overrides_the_base_by_merge_keys_and_ignores_the_unmatched() -> None:
+    found = await run(
         {"merge": {"mergeKeys": ["name"], "generators": [
             {"clusters": {"values": {"replicas": "1"}}},
             {"list": {"elements": [{"name": "us-east", "values.replicas": "5"},
@@ -106,22 +144,22 @@ def test_merge_overrides_the_base_by_merge_keys_and_ignores_the_unmatched() -> N
     assert replicas == {"Staging_1": "1", "eu-west": "1", "us-east": "5"}
 
 
-def test_the_generator_level_selector_filters_parameter_sets() -> None:
-    found = generate(
+async def test_the_generator_level_selector_filters_parameter_sets() -> None:
+    found = await run(
         {"list": {"elements": [{"env": "prod", "n": "1"}, {"env": "dev", "n": "2"}]},
          "selector": {"matchLabels": {"env": "prod"}}},
     )  # fmt: skip
     assert found == [{"env": "prod", "n": "1"}]
 
 
-def test_a_generator_must_name_one_kind_and_may_not_yield_without_bound() -> None:
+async def test_a_generator_must_name_one_kind_and_may_not_yield_without_bound() -> None:
     with pytest.raises(GeneratorError, match="exactly one kind"):
-        generate({"list": {"elements": []}, "clusters": {}})
+        await run({"list": {"elements": []}, "clusters": {}})
     with pytest.raises(GeneratorError, match="not supported"):
-        generate({"pullRequest": {}})
+        await run({"pullRequest": {}})
     many = [{"n": str(i)} for i in range(MAX_PARAM_SETS // 2 + 1)]
     with pytest.raises(GeneratorError, match="more than"):
-        generate(
+        await run(
             {
                 "matrix": {
                     "generators": [
@@ -133,8 +171,9 @@ def test_a_generator_must_name_one_kind_and_may_not_yield_without_bound() -> Non
         )
 
 
-def test_in_go_template_mode_the_first_matrix_generator_wins_a_shared_parameter() -> None:
-    (found,) = generate(
+@needs_helper
+async def test_in_go_template_mode_the_first_matrix_generator_wins_a_shared_parameter() -> None:
+    (found,) = await run(
         {"matrix": {"generators": [{"list": {"elements": [{"env": "first", "a": {"x": "1"}}]}},
                                    {"list": {"elements": [{"env": "second",
                                                            "a": {"y": "2"}}]}}]}},
@@ -143,6 +182,51 @@ def test_in_go_template_mode_the_first_matrix_generator_wins_a_shared_parameter(
     assert found == {"env": "first", "a": {"x": "1", "y": "2"}}
 
 
-def test_an_empty_generator_is_an_error_not_every_cluster() -> None:
+async def test_an_empty_generator_is_an_error_not_every_cluster() -> None:
     with pytest.raises(GeneratorError, match="clusters: the generator is empty"):
-        generate({"clusters": None}, clusters=CLUSTERS)
+        await run({"clusters": None}, clusters=CLUSTERS)
+
+
+@needs_helper
+async def test_go_template_mode_renders_values_and_the_second_matrix_generator_with_go() -> None:
+    (found,) = await run(
+        {"matrix": {"generators": [
+            {"clusters": {"selector": {"matchLabels": {"region": "eu"}},
+                          "values": {"tier": "{{ .metadata.labels.env | upper }}"}}},
+            {"list": {"elements": [{"path": "apps/{{ .name }}/{{ .values.tier | lower }}"}]}},
+        ]}},
+        clusters=CLUSTERS, go_template=True,
+    )  # fmt: skip
+    assert found["values"] == {"tier": "PRODUCTION"}
+    assert found["path"] == "apps/eu-west/production"
+
+
+async def test_merge_refuses_two_parameter_sets_with_the_same_keys() -> None:
+    with pytest.raises(GeneratorError, match="generator 2 gives two parameter sets with name='a'"):
+        await run({"merge": {"mergeKeys": ["name"], "generators": [
+            {"list": {"elements": [{"name": "a"}]}},
+            {"list": {"elements": [{"name": "a", "x": "1"}, {"name": "a", "x": "2"}]}},
+        ]}})  # fmt: skip
+
+
+async def test_a_matrix_or_merge_nests_one_level_only() -> None:
+    inner = {"matrix": {"generators": [{"list": {"elements": [{"a": "1"}]}},
+                                       {"list": {"elements": [{"b": "2"}]}}]}}  # fmt: skip
+    outer = {
+        "merge": {
+            "mergeKeys": ["a"],
+            "generators": [inner, {"list": {"elements": [{"a": "1", "c": "3"}]}}],
+        }
+    }
+    assert await run(outer) == [{"a": "1", "b": "2", "c": "3"}]
+    too_deep = {"matrix": {"generators": [outer, {"list": {"elements": [{"d": "4"}]}}]}}
+    with pytest.raises(GeneratorError, match="not a third level"):
+        await run(too_deep)
+
+
+async def test_the_selector_matches_parameter_values_longer_than_a_label_value() -> None:
+    long = "x" * 200
+    found = await run({"list": {"elements": [{"url": long, "n": "1"}, {"url": "short", "n": "2"}]},
+                       "selector": {"matchExpressions": [{"key": "url", "operator": "NotIn",
+                                                          "values": ["short"]}]}})  # fmt: skip
+    assert found == [{"url": long, "n": "1"}]
