@@ -90,6 +90,8 @@ def structural(schema: dict[str, Any], defs: dict[str, Any] | None = None) -> di
             out["properties"] = {name: structural(sub, defs) for name, sub in value.items()}
         elif key in ("items", "additionalProperties") and isinstance(value, dict):
             out[key] = structural(value, defs)
+        elif key == "additionalProperties" and value is True:
+            out["x-kubernetes-preserve-unknown-fields"] = True  # any map, kept as it is
         else:
             out[key] = value
     if "type" not in out:

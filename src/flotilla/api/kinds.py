@@ -9,6 +9,7 @@ from flotilla.api.application import (
     ApplicationStatus,
     Operation,
 )
+from flotilla.api.applicationset import ApplicationSetSpec, ApplicationSetStatus
 from flotilla.api.cluster import ClusterSpec, ClusterStatus
 from flotilla.api.crds import KindInfo, PrinterColumn
 from flotilla.api.placement import OverrideSpec, PlacementSpec, PlacementStatus
@@ -87,4 +88,26 @@ APPLICATION = KindInfo(
     top_level=(("operation", Operation),),
 )
 
-ALL_KINDS: tuple[KindInfo, ...] = (CLUSTER, PLACEMENT, OVERRIDE, APPLICATION)
+APPLICATIONSET = KindInfo(
+    kind="ApplicationSet",
+    plural="applicationsets",
+    scope="Namespaced",
+    spec=ApplicationSetSpec,
+    status=ApplicationSetStatus,
+    description=(
+        "Applications generated from parameter sets (Argo CD's ApplicationSet, served by "
+        "Flotilla)."
+    ),
+    short_names=("appset", "appsets"),
+    categories=("flotilla", "argoproj"),
+    columns=(
+        PrinterColumn(
+            "Status", "string", '.status.conditions[?(@.type=="ResourcesUpToDate")].reason'
+        ),
+        PrinterColumn("Age", "date", ".metadata.creationTimestamp"),
+    ),
+    group=ARGO_GROUP,
+    version=ARGO_VERSION,
+)
+
+ALL_KINDS: tuple[KindInfo, ...] = (CLUSTER, PLACEMENT, OVERRIDE, APPLICATION, APPLICATIONSET)

@@ -34,7 +34,7 @@ from typing import Any
 
 from flotilla import __version__
 from flotilla.api import ALL_KINDS, GROUP, SYSTEM_NAMESPACE, crd
-from flotilla.api.kinds import APPLICATION
+from flotilla.api.kinds import APPLICATION, APPLICATIONSET
 
 CONTROLLER = "flotilla-controller"
 TEMPLATE_READER = "flotilla-template-reader"
@@ -142,23 +142,35 @@ def _controller_rules() -> list[dict[str, Any]]:
             "resources": sorted(f"{plural}/status" for plural in plurals - {"overrides"}),
             "verbs": ["get", "update", "patch"],
         },
-        # Whether this hub's Application CRD is Flotilla's (not Argo CD's): that one CRD.
+        # Whether this hub's Argo CD kinds' CRDs are Flotilla's (not Argo CD's): those CRDs.
         {
             "apiGroups": ["apiextensions.k8s.io"],
             "resources": ["customresourcedefinitions"],
-            "resourceNames": [APPLICATION.crd_name],
+            "resourceNames": [APPLICATION.crd_name, APPLICATIONSET.crd_name],
             "verbs": ["get"],
         },
-        # GitOps Applications: read, their finalizer and finished operations, and status.
+        # GitOps Applications: read, their finalizer and finished operations, and status;
+        # ApplicationSets create, update and delete the Applications they generate.
         {
             "apiGroups": [APPLICATION.group],
             "resources": [APPLICATION.plural],
-            "verbs": [*_READ, "update", "patch"],
+            "verbs": [*_READ, "create", "update", "patch", "delete"],
         },
         {
             "apiGroups": [APPLICATION.group],
-            "resources": [f"{APPLICATION.plural}/status"],
+            "resources": [APPLICATIONSET.plural],
+            "verbs": list(_READ),
+        },
+        {
+            "apiGroups": [APPLICATION.group],
+            "resources": [f"{APPLICATION.plural}/status", f"{APPLICATIONSET.plural}/status"],
             "verbs": ["get", "update", "patch"],
+        },
+        # Generated Applications name their ApplicationSet as owner with blockOwnerDeletion.
+        {
+            "apiGroups": [APPLICATION.group],
+            "resources": [f"{APPLICATIONSET.plural}/finalizers"],
+            "verbs": ["update"],
         },
         # Hub namespaces: a Placement whose namespace is being deleted holds its prunes,
         # and the uid of flotilla-system is the hub's id on the objects it writes.
