@@ -18,15 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flotilla.api import SYSTEM_NAMESPACE
-from flotilla.api.kinds import APPLICATION
+from flotilla.api.crds import KindInfo
+from flotilla.api.kinds import APPLICATION, APPLICATIONSET
 from flotilla.api.labels import HUB_CLUSTER
 from flotilla.clusters.connections import MemberConnections
 from flotilla.clusters.controller import ClusterHealthController
+from flotilla.gitops.appset_controller import ApplicationSetController
 from flotilla.gitops.controller import DEFAULT_POLL, ApplicationController
 from flotilla.gitops.desired import Renderer
 from flotilla.gitops.rendering import Tools
 from flotilla.gitops.sources import GitSources
-from flotilla.gitops.webhook import handler
+from flotilla.gitops.webhook import Push, handler
 from flotilla.hub.install import crd_is_ours
 from flotilla.kube import ConnectionConfig, Forbidden, KubeClient, NotFound, resource_path
 from flotilla.propagation.controller import PropagationController
@@ -57,6 +59,8 @@ class GitOpsOptions:
     cache_dir: Path | None = None
     kubectl: Path = Path("kubectl")
     helm: Path = Path("helm")
+    gotemplate: Path | None = None
+    """flotilla-gotemplate, for ApplicationSets with ``goTemplate: true``."""
     webhook_allow_unsigned: bool = False
 
 
@@ -88,14 +92,19 @@ async def run(
     hub_name = HUB_CLUSTER
     state: dict[str, ClusterHealthController | None] = {"health": None}
     webhooks: dict[str, ApplicationController] = {}
+    appset_pushes: list[Callable[[Push], int]] = []
 
     async def webhook(request: Request) -> Response:
         gitops = webhooks.get("gitops")
         if gitops is None:
             return Response(503, b"GitOps is not running here (not leading, or off)")
+
+        def on_push(push: Push) -> int:
+            return gitops.on_push(push) + sum(other(push) for other in appset_pushes)
+
         return await handler(
             gitops.webhook_secrets(),
-            gitops.on_push,
+            on_push,
             allow_unsigned=options.gitops.webhook_allow_unsigned,
         )(request)
 
@@ -139,10 +148,19 @@ async def run(
                 controllers.create_task(members.run(), name="members")
                 controllers.create_task(health.run(), name="cluster-health")
                 controllers.create_task(propagation.run(), name="propagation")
-                if await _gitops_served(hub):
+                if await _served(hub, APPLICATION):
                     gitops = _gitops(hub, informers, members, options, metrics, leading)
                     webhooks["gitops"] = gitops
                     controllers.create_task(gitops.run(), name="gitops")
+                    if await _served(hub, APPLICATIONSET):
+                        appsets = ApplicationSetController(
+                            hub, informers, gitops.sources, clock=options.clock,
+                            metrics=metrics, namespaces=options.gitops.app_namespaces,
+                            helper=options.gitops.gotemplate,
+                            poll_interval=options.gitops.poll_interval, leading=leading,
+                        )  # fmt: skip
+                        appset_pushes.append(appsets.on_push)
+                        controllers.create_task(appsets.run(), name="applicationsets")
 
         try:
             if options.leader_elect:
@@ -162,30 +180,30 @@ async def run(
                 await lead()
         finally:
             webhooks.clear()
+            appset_pushes.clear()
             metrics.leader.labels(name=options.lease_name).set(0)
 
 
-async def _gitops_served(hub: KubeClient) -> bool:
-    """Whether this hub's Applications are Flotilla's: its CRD is there and is Flotilla's
-    (not Argo CD's, whose controller then owns every Application)."""
-    path = resource_path(
-        "apiextensions.k8s.io/v1", "customresourcedefinitions", name=APPLICATION.crd_name
-    )
+async def _served(hub: KubeClient, kind: KindInfo) -> bool:
+    """Whether this hub's ``kind`` (an Argo CD kind) is Flotilla's: its CRD is there and is
+    Flotilla's (not Argo CD's, whose controllers then own every object of it)."""
+    path = resource_path("apiextensions.k8s.io/v1", "customresourcedefinitions", name=kind.crd_name)
     try:
         definition = await hub.get(path)
     except NotFound:
-        logger.warning("gitops off: the Application CRD is not installed (flotilla hub install)")
+        logger.warning("%s off: its CRD is not installed (flotilla hub install)", kind.kind)
         return False
     except Forbidden:
         logger.warning(
-            "gitops off: the controller may not read the Application CRD (its RBAC is older "
-            "than this version: flotilla hub install)"
+            "%s off: the controller may not read its CRD (its RBAC is older than this "
+            "version: flotilla hub install)",
+            kind.kind,
         )
         return False
     if not crd_is_ours(definition):
         logger.warning(
-            "gitops off: another installation (Argo CD?) owns the Application CRD; "
-            "its Applications are left to it"
+            "%s off: another installation (Argo CD?) owns its CRD; its objects are left to it",
+            kind.kind,
         )
         return False
     return True

@@ -95,8 +95,7 @@ APPLICATIONSET = KindInfo(
     spec=ApplicationSetSpec,
     status=ApplicationSetStatus,
     description=(
-        "Applications generated from parameter sets (Argo CD's ApplicationSet, served by "
-        "Flotilla)."
+        "Applications generated from parameter sets (Argo CD's ApplicationSet, served by Flotilla)."
     ),
     short_names=("appset", "appsets"),
     categories=("flotilla", "argoproj"),

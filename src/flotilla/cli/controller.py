@@ -163,6 +163,7 @@ def run(
             cache_dir=git_cache_dir,
             kubectl=find_tool("kubectl"),
             helm=find_tool("helm"),
+            gotemplate=find_tool("flotilla-gotemplate"),
             webhook_allow_unsigned=webhook_allow_unsigned,
         ),
     )

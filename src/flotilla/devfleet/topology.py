@@ -28,15 +28,15 @@ Role = Literal["hub", "member"]
 # (name, region, zone, env): spread over regions and environments so that placement by
 # labels, spread over regions and weights by region all have something to choose between.
 _MEMBERS: tuple[tuple[str, str, str, str], ...] = (
-    ("us-east", "us-east", "us-east-1a", "prod"),
-    ("eu-west", "eu-west", "eu-west-1a", "prod"),
+    ("us-east", "us-east", "us-east-1a", "production"),
+    ("eu-west", "eu-west", "eu-west-1a", "production"),
     ("ap-south", "ap-south", "ap-south-1a", "staging"),
-    ("us-west", "us-west", "us-west-2a", "prod"),
+    ("us-west", "us-west", "us-west-2a", "production"),
     ("eu-central", "eu-central", "eu-central-1a", "staging"),
-    ("ap-northeast", "ap-northeast", "ap-northeast-1a", "prod"),
+    ("ap-northeast", "ap-northeast", "ap-northeast-1a", "production"),
     ("sa-east", "sa-east", "sa-east-1a", "dev"),
     ("us-central", "us-central", "us-central-1a", "dev"),
-    ("eu-north", "eu-north", "eu-north-1a", "prod"),
+    ("eu-north", "eu-north", "eu-north-1a", "production"),
     ("ap-southeast", "ap-southeast", "ap-southeast-1a", "staging"),
 )
 

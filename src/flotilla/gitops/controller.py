@@ -75,7 +75,7 @@ from flotilla.gitops.repositories import (
     credentials_for,
     secret_data,
 )
-from flotilla.gitops.sources import Revision, SourceError
+from flotilla.gitops.sources import GitSources, Revision, SourceError
 from flotilla.gitops.urls import redact, same_repo
 from flotilla.gitops.webhook import Push, WebhookSecrets
 from flotilla.kube import Conflict, KubeClient, KubeError, NotFound, resource_path
@@ -198,6 +198,11 @@ class ApplicationController:
     @property
     def synced(self) -> bool:
         return self._apps.has_synced
+
+    @property
+    def sources(self) -> GitSources:
+        """The git cache, shared with the ApplicationSet controller."""
+        return self._sources
 
     async def run(self) -> None:
         namespace = await self._hub.get(resource_path("v1", "namespaces", name=SYSTEM_NAMESPACE))

@@ -131,19 +131,22 @@ def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
-def uses_git(generators: Sequence[Any]) -> bool:
-    """Whether any of ``generators``, nested ones included, reads git."""
+def git_urls(generators: Sequence[Any]) -> list[str]:
+    """The repositories git generators in ``generators`` read, nested ones included."""
+    urls: list[str] = []
     stack = list(generators)
     while stack:
         node = stack.pop()
-        if isinstance(node, Mapping):
-            if "git" in node:
-                return True
-            for kind in ("matrix", "merge"):
-                children = node.get(kind)
-                if isinstance(children, Mapping):
-                    stack.extend(children.get("generators") or [])
-    return False
+        if not isinstance(node, Mapping):
+            continue
+        git = node.get("git")
+        if isinstance(git, Mapping) and isinstance(git.get("repoURL"), str):
+            urls.append(git["repoURL"])
+        for kind in ("matrix", "merge"):
+            children = node.get(kind)
+            if isinstance(children, Mapping) and isinstance(children.get("generators"), list):
+                stack.extend(children["generators"])
+    return urls
 
 
 def _text(value: Any) -> str:
@@ -578,5 +581,5 @@ __all__ = [
     "Params",
     "flatten",
     "generate",
-    "uses_git",
+    "git_urls",
 ]

@@ -32,7 +32,7 @@ def test_addresses_are_loopback() -> None:
 
 def test_members_carry_labels_for_placement() -> None:
     members = fleet_topology(3)[1:]
-    assert {m.labels["env"] for m in members} >= {"prod", "staging"}
+    assert {m.labels["env"] for m in members} >= {"production", "staging"}
     assert len({m.labels["region"] for m in members}) == 3
     for member in members:
         assert member.labels["zone"].startswith(member.labels["region"])

@@ -1,0 +1,523 @@
+"""The ApplicationSet controller: the Applications an ApplicationSet generates, kept so.
+
+Reconcile (per ApplicationSet, level-based; it writes only to the hub, where the GitOps
+controller takes each Application from there):
+
+1. generate (``appsets.generated``): the registered Clusters are the ``clusters``
+   generator's list (each cluster's API server read from its kubeconfig Secret), git
+   generators read trees through the shared ``GitSources`` (one fetch per repository and
+   revision per poll, sooner after a webhook push);
+2. plan against the namespace's Applications (``appsets.plan``): create what is new,
+   update what this ApplicationSet owns and changed (server-side apply, with the live
+   resourceVersion as a precondition), delete what it owns and no longer generates, as
+   ``applicationsSync`` allows;
+3. the deletion guard (``propagation.pruning``, as for a Placement's objects): a pass that
+   would delete more than ``flotilla.io/max-delete-percent`` (default 50) of the
+   ApplicationSet's Applications within a minute waits for ``flotilla appset
+   confirm-delete``; a generator that fails, or an Application that cannot be rendered,
+   deletes nothing at all;
+4. status: Argo CD's conditions (ErrorOccurred, ParametersGenerated, ResourcesUpToDate),
+   the generated Applications with their sync and health, and the guard's memory.
+
+Deleting an ApplicationSet deletes its Applications through their owner references (the
+hub's garbage collector); each then goes as its finalizer says.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from flotilla.api import API_VERSION, CLUSTER, SYSTEM_NAMESPACE
+from flotilla.api.applicationset import (
+    MAX_STATUS_APPLICATIONS,
+    ApplicationSetResource,
+    ApplicationSetStatus,
+)
+from flotilla.api.kinds import APPLICATION, APPLICATIONSET
+from flotilla.api.labels import CONFIRM_PRUNE_ANNOTATION, HUB_CLUSTER
+from flotilla.api.meta import set_condition
+from flotilla.clusters.connections import CredentialsProblem, decode_credentials, secret_ref
+from flotilla.gitops import appsets
+from flotilla.gitops import status as appstatus
+from flotilla.gitops.generators import GeneratorError, git_urls
+from flotilla.gitops.repositories import credentials_for
+from flotilla.gitops.sources import GitSources, SourceError
+from flotilla.gitops.urls import same_repo
+from flotilla.gitops.webhook import Push
+from flotilla.kube import Conflict, KubeClient, KubeError, NotFound, resource_path
+from flotilla.propagation import pruning
+from flotilla.runtime.clock import Clock
+from flotilla.runtime.controller import Controller, Result
+from flotilla.runtime.informer import SharedInformers
+from flotilla.runtime.metrics import Metrics
+from flotilla.runtime.queue import WorkQueue
+from flotilla.runtime.reflector import Event, older
+
+logger = logging.getLogger(__name__)
+
+FIELD_MANAGER = "flotilla-applicationset"
+ERROR_RETRY = 10.0
+"""Seconds before an ApplicationSet whose generation failed is looked at again."""
+STALE_RETRY = 0.2
+
+
+class _Trees:
+    """Git trees for one pass: resolved at most once per poll, checked out once."""
+
+    def __init__(
+        self, sources: GitSources, secrets: Callable[[], list[dict[str, Any]]], max_age: float
+    ) -> None:
+        self._sources = sources
+        self._secrets = secrets
+        self._max_age = max_age
+
+    async def tree(self, repo_url: str, revision: str) -> Path:
+        try:
+            credentials = credentials_for(repo_url, self._secrets())
+            resolved = await self._sources.resolve(
+                repo_url, revision, credentials, max_age=self._max_age
+            )
+            return await self._sources.checkout(repo_url, resolved.sha, "")
+        except SourceError as exc:
+            raise GeneratorError(f"git: {exc}") from None
+
+
+class ApplicationSetController:
+    def __init__(
+        self,
+        hub: KubeClient,
+        hub_informers: SharedInformers,
+        sources: GitSources,
+        *,
+        clock: Clock,
+        metrics: Metrics,
+        namespaces: frozenset[str],
+        helper: Path | None,
+        poll_interval: float,
+        workers: int = 2,
+        leading: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self._hub = hub
+        self._sources = sources
+        self._clock = clock
+        self._metrics = metrics
+        self._namespaces_allowed = namespaces
+        self._helper = helper
+        self._poll = poll_interval
+        self._workers = workers
+        self._leading = leading
+        self._appsets = hub_informers.informer(
+            HUB_CLUSTER, resource_path(APPLICATIONSET.api_version, APPLICATIONSET.plural)
+        )
+        self._apps = hub_informers.informer(
+            HUB_CLUSTER, resource_path(APPLICATION.api_version, APPLICATION.plural)
+        )
+        self._clusters = hub_informers.informer(
+            HUB_CLUSTER, resource_path(API_VERSION, CLUSTER.plural)
+        )
+        self._secrets = hub_informers.informer(
+            HUB_CLUSTER, resource_path("v1", "secrets", namespace=SYSTEM_NAMESPACE)
+        )
+        self._written: dict[str, str] = {}
+        self._servers: dict[str, tuple[str, str]] = {}
+        self.queue: WorkQueue[str] = WorkQueue(clock=clock, name="applicationset")
+
+    @property
+    def synced(self) -> bool:
+        return self._appsets.has_synced
+
+    async def run(self) -> None:
+        self._appsets.add_handler(lambda event: self.queue.add(event.key))
+        self._apps.add_handler(self._on_application)
+        self._clusters.add_handler(lambda _event: self._enqueue_all())
+        self._secrets.add_handler(lambda _event: self._enqueue_all())
+        async with self.queue:
+            for informer in (self._appsets, self._apps, self._clusters, self._secrets):
+                await informer.wait_synced()
+            controller = Controller(
+                "applicationset",
+                self.queue,
+                self._reconcile,
+                metrics=self._metrics,
+                workers=self._workers,
+            )
+            await controller.run()
+
+    def on_push(self, push: Push) -> int:
+        """A webhook's push: ApplicationSets whose git generators read that repository
+        generate again now. Returns how many."""
+        triggered = 0
+        for key in self._appsets.keys():  # noqa: SIM118 - Informer.keys, not a dict
+            appset = self._appsets.get(key) or {}
+            urls = git_urls((appset.get("spec") or {}).get("generators") or [])
+            matching = [u for u in urls if any(same_repo(u, p) for p in push.repo_urls)]
+            for url in matching:
+                self._sources.invalidate(url)
+            if matching:
+                self.queue.add(key)
+                triggered += 1
+        return triggered
+
+    # -- handlers (no I/O) ------------------------------------------------------------------
+
+    def _enqueue_all(self) -> None:
+        for key in self._appsets.keys():  # noqa: SIM118 - Informer.keys, not a dict
+            self.queue.add(key)
+
+    def _on_application(self, event: Event) -> None:
+        meta = event.object.get("metadata") or {}
+        for ref in meta.get("ownerReferences") or []:
+            if ref.get("kind") == "ApplicationSet" and ref.get("controller"):
+                self.queue.add(f"{meta.get('namespace')}/{ref.get('name')}")
+
+    # -- reconcile --------------------------------------------------------------------------
+
+    async def _reconcile(self, key: str) -> Result:
+        appset = self._appsets.get(key)
+        if appset is None:
+            self._written.pop(key, None)
+            return Result()
+        meta = appset["metadata"]
+        if older(appset, self._written.get(key, "")):
+            return Result(requeue_after=STALE_RETRY)
+        if not self._leading():
+            return Result(requeue_after=1.0)
+        if meta.get("deletionTimestamp"):
+            return Result()  # its Applications go with it (owner references)
+        status = _status_of(appset)
+        now = self._clock.now()
+        generators = (appset.get("spec") or {}).get("generators") or []
+        again = self._poll if isinstance(generators, list) and git_urls(generators) else None
+        if meta["namespace"] not in self._namespaces_allowed:
+            allowed = ", ".join(sorted(self._namespaces_allowed))
+            self._failed(
+                status,
+                now,
+                "NamespaceNotAllowed",
+                f"ApplicationSets are reconciled in {allowed} only",
+            )
+            await self._write(appset, status)
+            return Result()
+        try:
+            out = await appsets.generated(
+                appset,
+                clusters=self._cluster_infos(),
+                helper=self._helper,
+                git=_Trees(self._sources, self._secrets.list, self._poll),
+            )
+        except appsets.AppSetError as exc:
+            self._failed(status, now, "ApplicationGenerationFromParamsError", str(exc))
+            await self._write(appset, status)
+            return Result(requeue_after=min(ERROR_RETRY, again or ERROR_RETRY))
+        set_condition(
+            status.conditions,
+            type="ParametersGenerated",
+            status="True",
+            reason="ParametersGenerated",
+            message="Successfully generated parameters for all Applications",
+            now=now,
+        )
+        result = await self._apply(appset, out, status, now)
+        await self._write(appset, status)
+        if result.requeue_after is None and again is not None:
+            return Result(requeue_after=again)
+        return result
+
+    async def _apply(
+        self,
+        appset: dict[str, Any],
+        out: appsets.Generated,
+        status: ApplicationSetStatus,
+        now: datetime.datetime,
+    ) -> Result:
+        meta = appset["metadata"]
+        namespace, uid = meta["namespace"], str(meta.get("uid") or "")
+        existing = {
+            str(app["metadata"]["name"]): app
+            for app in self._apps.list()
+            if app["metadata"].get("namespace") == namespace
+        }
+        spec = appsets.spec_of(appset)
+        policy = spec.sync_policy.applications_sync if spec.sync_policy else None
+        plan = appsets.plan(
+            out.applications, existing, uid=uid, policy=policy or "", deletes_allowed=not out.errors
+        )
+        errors = list(out.errors)
+        errors += [
+            f"{name}: an Application of that name exists and is not this ApplicationSet's"
+            for name in plan.held
+        ]
+        blocked = ""
+        if plan.delete:
+            deletions, blocked = self._guarded(appset, status, out, existing, uid, now)
+        else:
+            deletions = []
+            status.prune_guard = []
+        requeue: float | None = None
+        for app in plan.create:
+            errors += await self._write_app(app, create=True)
+        for app in plan.update:
+            live = existing[app["metadata"]["name"]]
+            body = {
+                **app,
+                "metadata": {
+                    **app["metadata"],
+                    "resourceVersion": live["metadata"]["resourceVersion"],
+                },
+            }
+            problems = await self._write_app(body, create=False)
+            if any("changed meanwhile" in p for p in problems):
+                requeue = STALE_RETRY
+            else:
+                errors += problems
+        for app in deletions:
+            errors += await self._delete_app(app)
+        status.resources = self._resources(out.applications, existing)
+        if errors:
+            message = "; ".join(errors)[:4000]
+            set_condition(
+                status.conditions,
+                type="ErrorOccurred",
+                status="True",
+                reason="ApplicationGenerationFromParamsError",
+                message=message,
+                now=now,
+            )
+            set_condition(
+                status.conditions,
+                type="ResourcesUpToDate",
+                status="False",
+                reason="ApplicationGenerationFromParamsError",
+                message=message,
+                now=now,
+            )
+            return Result(requeue_after=requeue or ERROR_RETRY)
+        set_condition(
+            status.conditions,
+            type="ErrorOccurred",
+            status="False",
+            reason="ApplicationSetUpToDate",
+            message="",
+            now=now,
+        )
+        if blocked:
+            set_condition(
+                status.conditions,
+                type="ResourcesUpToDate",
+                status="False",
+                reason="DeletionBlocked",
+                message=blocked,
+                now=now,
+            )
+        else:
+            done = "All applications have been generated successfully"
+            if plan.skipped:
+                done += f" (applicationsSync leaves {', '.join(plan.skipped)[:2000]})"
+            set_condition(
+                status.conditions,
+                type="ResourcesUpToDate",
+                status="True",
+                reason="ApplicationSetUpToDate",
+                message=done,
+                now=now,
+            )
+        return Result(requeue_after=requeue)
+
+    def _guarded(  # noqa: PLR0917 - one pass's pieces
+        self,
+        appset: dict[str, Any],
+        status: ApplicationSetStatus,
+        out: appsets.Generated,
+        existing: dict[str, dict[str, Any]],
+        uid: str,
+        now: datetime.datetime,
+    ) -> tuple[list[dict[str, Any]], str]:
+        """What the deletion guard lets this pass delete, and why it holds the rest."""
+        meta = appset["metadata"]
+        owned = [
+            app
+            for app in existing.values()
+            if appsets.owned_by(app, uid) and not app["metadata"].get("deletionTimestamp")
+        ]
+        annotation = str((meta.get("annotations") or {}).get(CONFIRM_PRUNE_ANNOTATION) or "")
+        record = status.prune_guard[0] if status.prune_guard else None
+        confirmed = pruning.confirmation_valid(
+            annotation,
+            blocked_since=record.pending_since if record and record.blocked_digest else None,
+            used=status.prune_confirmation_used,
+            now=now,
+        )
+        decision = pruning.decide(
+            cluster=HUB_CLUSTER,
+            namespaces=frozenset({meta["namespace"]}),
+            managed=owned,
+            wanted=[pruning.object_key(app) for app in out.applications],
+            record=record,
+            now=now,
+            grace_seconds=0.0,
+            guard_percent=appstatus.guard_percent(appset),
+            guarded=True,
+            confirmed=confirmed,
+        )
+        status.prune_guard = [] if pruning.idle(decision.record) else [decision.record]
+        if decision.confirmed:
+            status.prune_confirmation_used = annotation
+        blocked = decision.blocked
+        if blocked:
+            blocked = (
+                f"{blocked.removeprefix(f'{HUB_CLUSTER}: ').replace('objects', 'Applications')}"
+                f"; `flotilla appset confirm-delete {meta['name']} -n {meta['namespace']}` "
+                "lets it go"
+            )
+        return list(decision.delete), blocked
+
+    async def _write_app(self, app: dict[str, Any], *, create: bool) -> list[str]:
+        meta = app["metadata"]
+        collection = resource_path(
+            APPLICATION.api_version, APPLICATION.plural, namespace=meta["namespace"]
+        )
+        try:
+            if create:
+                await self._hub.create(collection, app)
+            else:
+                await self._hub.apply(
+                    f"{collection}/{meta['name']}", app, field_manager=FIELD_MANAGER
+                )
+        except Conflict:
+            return [
+                f"{meta['name']}: changed meanwhile"
+                if not create
+                else f"{meta['name']}: created by someone else meanwhile"
+            ]
+        except KubeError as exc:
+            return [f"{meta['name']}: {exc}"[:500]]
+        return []
+
+    async def _delete_app(self, app: dict[str, Any]) -> list[str]:
+        meta = app["metadata"]
+        path = resource_path(
+            APPLICATION.api_version,
+            APPLICATION.plural,
+            namespace=meta["namespace"],
+            name=meta["name"],
+        )
+        try:
+            await self._hub.delete(path)
+        except NotFound:
+            return []
+        except KubeError as exc:
+            return [f"{meta['name']}: cannot delete: {exc}"[:500]]
+        return []
+
+    def _resources(
+        self, wanted: Sequence[dict[str, Any]], existing: dict[str, dict[str, Any]]
+    ) -> list[ApplicationSetResource]:
+        resources = []
+        for app in wanted[:MAX_STATUS_APPLICATIONS]:
+            meta = app["metadata"]
+            live = existing.get(meta["name"]) or {}
+            live_status = live.get("status") or {}
+            health = live_status.get("health") or {}
+            resources.append(
+                ApplicationSetResource(
+                    namespace=meta["namespace"],
+                    name=meta["name"],
+                    status=str((live_status.get("sync") or {}).get("status") or ""),
+                    health={"status": str(health.get("status") or "")} if health else None,
+                )
+            )
+        return resources
+
+    def _failed(
+        self, status: ApplicationSetStatus, now: datetime.datetime, reason: str, message: str
+    ) -> None:
+        for kind, value in (
+            ("ErrorOccurred", "True"),
+            ("ParametersGenerated", "False"),
+            ("ResourcesUpToDate", "False"),
+        ):
+            set_condition(
+                status.conditions,
+                type=kind,
+                status=value,  # type: ignore[arg-type]
+                reason=reason,
+                message=message[:4000],
+                now=now,
+            )
+
+    def _cluster_infos(self) -> list[appsets.ClusterInfo]:
+        """The registered Clusters as the ``clusters`` generator sees them; a cluster whose
+        API server cannot be read from its Secret is an error (skipping it would delete
+        its Applications)."""
+        infos = []
+        for cluster in self._clusters.list():
+            meta = cluster.get("metadata") or {}
+            name = str(meta.get("name") or "")
+            infos.append(
+                appsets.ClusterInfo(
+                    name,
+                    self._server_of(cluster),
+                    dict(meta.get("labels") or {}),
+                    dict(meta.get("annotations") or {}),
+                )
+            )
+        return infos
+
+    def _server_of(self, cluster: dict[str, Any]) -> str:
+        name = str(cluster["metadata"].get("name") or "")
+        try:
+            ref = secret_ref(cluster)
+            secret = self._secrets.get(f"{ref.namespace}/{ref.name}")
+            version = str(((secret or {}).get("metadata") or {}).get("resourceVersion") or "")
+            cached = self._servers.get(name)
+            if cached is not None and cached[0] == version and version:
+                return cached[1]
+            server = decode_credentials(ref, secret).config.server
+        except CredentialsProblem as exc:
+            raise appsets.AppSetError(f"cluster {name}: {exc.message}") from None
+        self._servers[name] = (version, server)
+        return server
+
+    async def _write(self, appset: dict[str, Any], status: ApplicationSetStatus) -> None:
+        meta = appset["metadata"]
+        status.observed_generation = int(meta.get("generation") or 0)
+        new = status.to_wire()
+        if new == (appset.get("status") or {}) or not self._leading():
+            return
+        path = (
+            resource_path(
+                APPLICATIONSET.api_version,
+                APPLICATIONSET.plural,
+                namespace=meta["namespace"],
+                name=meta["name"],
+            )
+            + "/status"
+        )
+        body = {"metadata": {"resourceVersion": meta.get("resourceVersion")}, "status": new}
+        try:
+            written = await self._hub.merge_patch(path, body)
+        except NotFound:
+            return
+        except Conflict:
+            self.queue.add_after(f"{meta['namespace']}/{meta['name']}", STALE_RETRY)
+            return
+        key = f"{meta['namespace']}/{meta['name']}"
+        self._written[key] = str(
+            ((written or {}).get("metadata") or {}).get("resourceVersion") or ""
+        )
+
+
+def _status_of(appset: dict[str, Any]) -> ApplicationSetStatus:
+    try:
+        return ApplicationSetStatus.model_validate(appset.get("status") or {})
+    except ValidationError:
+        return ApplicationSetStatus()
+
+
+__all__ = ["FIELD_MANAGER", "ApplicationSetController"]
