@@ -29,23 +29,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
-import fcntl
 import functools
-import json
-import os
 import re
 import sys
-import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import yaml
 from pydantic import ValidationError
-from rich.table import Table
-from rich.text import Text
 
 from flotilla.api import SYSTEM_NAMESPACE
 from flotilla.api.application import RESOURCES_FINALIZER, ApplicationSpec, HistoryEntry
@@ -54,8 +47,10 @@ from flotilla.api.labels import (
     CONFIRM_PRUNE_ANNOTATION,
 )
 from flotilla.cli.errors import EXPECTED
+from flotilla.cli.gitcache import git_cache
 from flotilla.cli.hubconn import HubTarget, hub_options, hub_target
-from flotilla.cli.output import console
+from flotilla.cli.options import pairs, rewrite_option
+from flotilla.cli.output import columns, console, dump, row, say
 from flotilla.clusters import get_cluster
 from flotilla.clusters.connections import CredentialsProblem
 from flotilla.devfleet.binaries import find_tool
@@ -241,57 +236,11 @@ def _problems(exc: ValidationError) -> str:
     )
 
 
-def _scrubbed(data: Any) -> Any:
-    """``data`` with every ``repoURL`` shown without its userinfo."""
-    if isinstance(data, dict):
-        return {
-            k: redact(v) if k == "repoURL" and isinstance(v, str) else _scrubbed(v)
-            for k, v in data.items()
-        }
-    if isinstance(data, list):
-        return [_scrubbed(v) for v in data]
-    return data
-
-
-def _dump(data: Any, output: str) -> None:
-    data = _scrubbed(data)
-    if output == "json":
-        click.echo(json.dumps(data, indent=2))
-    else:
-        click.echo(yaml.safe_dump(data, sort_keys=False))
-
-
-def _table(*columns: str) -> Table:
-    table = Table(box=None, pad_edge=False)
-    for column in columns:
-        table.add_column(column)
-    return table
-
-
-def _row(table: Table, *cells: Any) -> None:
-    # Text, not markup: names and messages may hold "[...]".
-    table.add_row(*(Text("" if cell is None else str(cell)) for cell in cells))
-
-
-def _say(text: str) -> None:
-    console.print(text, markup=False, highlight=False)
-
-
 def _short(revision: str) -> str:
     return revision[:7] if _SHA.match(revision) else revision
 
 
 # -- create -------------------------------------------------------------------------------
-
-
-def _pairs(values: tuple[str, ...], *, option: str) -> list[tuple[str, str]]:
-    pairs = []
-    for value in values:
-        key, sep, val = value.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint=option)
-        pairs.append((key.strip(), val))
-    return pairs
 
 
 def build_application(
@@ -343,7 +292,7 @@ def build_application(
             param_hint="--repo",
         )
     for option in sync_options:
-        _pairs((option,), option="--sync-option")
+        pairs((option,), option="--sync-option")
     source: dict[str, Any] = {"repoURL": repo, "targetRevision": revision}
     if path:
         source["path"] = path
@@ -358,8 +307,8 @@ def build_application(
         if value_files:
             helm["valueFiles"] = list(value_files)
         if helm_sets:
-            pairs = _pairs(helm_sets, option="--helm-set")
-            helm["parameters"] = [{"name": k, "value": v} for k, v in pairs]
+            sets = pairs(helm_sets, option="--helm-set")
+            helm["parameters"] = [{"name": k, "value": v} for k, v in sets]
         source["helm"] = helm
     destination = {"name": cluster} if cluster else {"server": server}
     spec: dict[str, Any] = {
@@ -425,7 +374,7 @@ def create(
     """Create the Application NAME from a git source, for one cluster."""
     manifest = build_application(name=name, app_namespace=app_namespace, **flags)
     if dry_run:
-        _dump(manifest, output or "yaml")
+        dump(manifest, output or "yaml")
         return
     target = hub_target(hub_kubeconfig, hub_context)
 
@@ -438,9 +387,9 @@ def create(
 
     item, created = asyncio.run(run())
     if output:
-        _dump(item, output)
+        dump(item, output)
         return
-    _say(f"application {app_namespace}/{name} {'created' if created else 'updated'}")
+    say(f"application {app_namespace}/{name} {'created' if created else 'updated'}")
 
 
 async def _check_cluster(hub: KubeClient, cluster: str) -> None:
@@ -502,15 +451,15 @@ def list_command(
 
     items = asyncio.run(run())
     if output != "table":
-        _dump({"apiVersion": "v1", "kind": "List", "items": items}, output)
+        dump({"apiVersion": "v1", "kind": "List", "items": items}, output)
         return
-    table = _table("NAME", "CLUSTER", "NAMESPACE", "SYNC", "HEALTH", "REVISION")
+    table = columns("NAME", "CLUSTER", "NAMESPACE", "SYNC", "HEALTH", "REVISION")
     for item in items:
         meta, spec = item["metadata"], item.get("spec") or {}
         status = item.get("status") or {}
         destination = spec.get("destination") or {}
         shown = f"{meta['namespace']}/{meta['name']}" if all_namespaces else meta["name"]
-        _row(
+        row(
             table,
             shown,
             destination.get("name") or destination.get("server") or "",
@@ -541,22 +490,22 @@ def get_command(
 
     item = asyncio.run(run())
     if output != "text":
-        _dump(item, output)
+        dump(item, output)
         return
     for line in summary(item):
-        _say(line)
+        say(line)
     status = item.get("status") or {}
     conditions = status.get("conditions") or []
     if conditions:
-        table = _table("CONDITION", "MESSAGE", "LAST TRANSITION")
+        table = columns("CONDITION", "MESSAGE", "LAST TRANSITION")
         for condition in conditions:
-            _row(table, condition.get("type"), condition.get("message"),
+            row(table, condition.get("type"), condition.get("message"),
                  condition.get("lastTransitionTime"))  # fmt: skip
         console.print(table)
-    resources = _table("GROUP", "KIND", "NAMESPACE", "NAME", "SYNC", "HEALTH", "MESSAGE")
+    resources = columns("GROUP", "KIND", "NAMESPACE", "NAME", "SYNC", "HEALTH", "MESSAGE")
     for resource in status.get("resources") or []:
         health = resource.get("health") or {}
-        _row(
+        row(
             resources, resource.get("group"), resource.get("kind"), resource.get("namespace"),
             resource.get("name"), resource.get("status"), health.get("status"),
             resource.get("message") or health.get("message"),
@@ -635,10 +584,10 @@ def history_command(
             return await _read(hub, namespace, name)
 
     item = asyncio.run(run())
-    table = _table("ID", "DATE", "REVISION", "PHASE", "MESSAGE")
+    table = columns("ID", "DATE", "REVISION", "PHASE", "MESSAGE")
     entries = (item.get("status") or {}).get("history") or []
     for entry in sorted(entries, key=lambda e: int(e.get("id", 0))):
-        _row(table, entry.get("id"), entry.get("deployedAt"),
+        row(table, entry.get("id"), entry.get("deployedAt"),
              _short(str(entry.get("revision") or "")), entry.get("phase"),
              entry.get("message"))  # fmt: skip
     console.print(table)
@@ -709,16 +658,16 @@ def _report(item: dict[str, Any]) -> None:
     state = (item.get("status") or {}).get("operationState") or {}
     result = state.get("syncResult") or {}
     phase = str(state.get("phase") or "")
-    _say(f"Phase:     {phase}")
-    _say(f"Message:   {state.get('message', '')}")
+    say(f"Phase:     {phase}")
+    say(f"Message:   {state.get('message', '')}")
     if result.get("revision"):
-        _say(f"Revision:  {result['revision']}")
-    _say(f"Finished:  {state.get('finishedAt', '')}")
+        say(f"Revision:  {result['revision']}")
+    say(f"Finished:  {state.get('finishedAt', '')}")
     resources = result.get("resources") or []
     if resources:
-        table = _table("GROUP", "KIND", "NAMESPACE", "NAME", "STATUS", "MESSAGE")
+        table = columns("GROUP", "KIND", "NAMESPACE", "NAME", "STATUS", "MESSAGE")
         for r in resources:
-            _row(table, r.get("group"), r.get("kind"), r.get("namespace"), r.get("name"),
+            row(table, r.get("group"), r.get("kind"), r.get("namespace"), r.get("name"),
                  r.get("status"), r.get("message"))  # fmt: skip
         console.print(table)
     if phase != "Succeeded":
@@ -763,7 +712,7 @@ def sync_command(
 
     item = asyncio.run(run())
     if item is None:
-        _say(f"sync of {namespace}/{name} requested; `flotilla app get {name}` shows how it goes")
+        say(f"sync of {namespace}/{name} requested; `flotilla app get {name}` shows how it goes")
         return
     _report(item)
 
@@ -805,12 +754,12 @@ def rollback_command(
             )
 
     item = asyncio.run(run())
-    _say(
+    say(
         f"automated sync of {namespace}/{name} is now off, so it stays at revision "
         f"{_short(chosen[0].revision)}; turn it on again in spec.syncPolicy.automated"
     )
     if item is None:
-        _say(f"rollback requested; `flotilla app get {name}` shows how it goes")
+        say(f"rollback requested; `flotilla app get {name}` shows how it goes")
         return
     _report(item)
 
@@ -861,11 +810,11 @@ def delete_command(
 
     asyncio.run(run())
     if wait:
-        _say(f"application {namespace}/{name} is gone")
+        say(f"application {namespace}/{name} is gone")
     elif cascade:
-        _say(f"application {namespace}/{name} deleted; the controller removes its objects first")
+        say(f"application {namespace}/{name} deleted; the controller removes its objects first")
     else:
-        _say(f"application {namespace}/{name} deleted; its objects stay on the cluster")
+        say(f"application {namespace}/{name} deleted; its objects stay on the cluster")
 
 
 _CASCADES = {RESOURCES_FINALIZER, f"{RESOURCES_FINALIZER}/background"}
@@ -940,31 +889,10 @@ def confirm_prune(
             f"the deletion guard holds nothing of {namespace}/{name} now: nothing to confirm; "
             "a confirmation counts only for what is held when given"
         )
-    _say(f"prune confirmed for {namespace}/{name}")
+    say(f"prune confirmed for {namespace}/{name}")
 
 
 # -- diff, sync --dry-run -----------------------------------------------------------------
-
-
-def _cache_dir() -> Path:
-    configured = os.environ.get("FLOTILLA_CACHE_DIR")
-    return Path(configured) if configured else Path.home() / ".cache" / "flotilla" / "git"
-
-
-@contextlib.contextmanager
-def _git_cache() -> Iterator[Path]:
-    """The shared git cache, or a private one while another process holds it: a cache
-    belongs to one ``GitSources`` at a time (it clears the lock files it finds)."""
-    root = _cache_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root.parent / f"{root.name}.lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            with tempfile.TemporaryDirectory(prefix="flotilla-git-") as private:
-                yield Path(private)
-            return
-        yield root
 
 
 def _tools() -> Tools:
@@ -980,7 +908,7 @@ async def _dry_run(
     revision: str,
     rewrites: tuple[tuple[str, str], ...] = (),
 ) -> Plan:
-    with _git_cache() as cache:
+    with git_cache() as cache:
         async with _hub(target) as hub:
             item = await _read(hub, namespace, name)
             _spec(item)  # an invalid spec is the user's to fix: say so plainly
@@ -1002,21 +930,19 @@ def _print_dry_run(plan: Plan, prune: bool) -> None:
         "foreign": "would fail",
         "prune": "would be pruned" if pruning else "would be left (prune is off: --prune)",
     }
-    table = _table("GROUP", "KIND", "NAMESPACE", "NAME", "RESULT", "MESSAGE")
+    table = columns("GROUP", "KIND", "NAMESPACE", "NAME", "RESULT", "MESSAGE")
     for change in plan.changes:
         group, kind, namespace, name = object_key(change.manifest)
-        _row(table, group, kind, namespace, name, actions[change.action], change.note)
+        row(table, group, kind, namespace, name, actions[change.action], change.note)
     console.print(table)
-    _say(f"dry run at revision {plan.revision.sha}: nothing was changed")
+    say(f"dry run at revision {plan.revision.sha}: nothing was changed")
 
 
 @app.command("diff")
 @click.argument("name")
 @_app_namespace_option
 @click.option("--revision", default="", help="Compare this revision, not the target's.")
-@click.option(
-    "--git-url-rewrite", "rewrites", multiple=True, help="FROM=TO: fetch URLs under FROM from TO."
-)
+@rewrite_option
 @hub_options
 @_errors(exit_code=2)
 def diff_command(
@@ -1026,7 +952,7 @@ def diff_command(
     """What a sync would change on the cluster: exit 0 for nothing, 1 for differences,
     2 when it cannot tell."""
     namespace, name = _split(name, app_namespace)
-    rules = tuple(_pairs(rewrites, option="--git-url-rewrite"))
+    rules = tuple(pairs(rewrites, option="--git-url-rewrite"))
     target = hub_target(hub_kubeconfig, hub_context)
     try:
         plan = asyncio.run(
