@@ -5,7 +5,7 @@ git directories in a matrix with Go templates; applicationsSync; deletion with t
 from __future__ import annotations
 
 import contextlib
-import datetime
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from flotilla.api import ClusterName
+from flotilla.api.application import ApplicationSpec
 from flotilla.kube import NotFound, resource_path
 from tests.e2e.controllers import ControllerProcess, Controllers
 from tests.e2e.gitops import APPS, HUB, cm, cm_path, member_get, synced
@@ -165,6 +166,22 @@ async def test_the_seeds_application_set_works_as_written(
         "k8s/overlays/production/namespace.yaml":
             "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: production\n",
     }, "api-server")  # fmt: skip
+    seed_file = served[0] / "seed-appset.yaml"
+    seed_file.write_text(SEED)
+    preview = fleet.flotilla("appset", "generate", str(seed_file), "-o", "json",
+                             "--git-url-rewrite", f"{PUBLIC}={served[1].url('')}")  # fmt: skip
+    assert preview.returncode == 0, preview.stderr
+    previewed = {app["metadata"]["name"]: app for app in json.loads(preview.stdout)}
+    assert set(previewed) == {"api-server-us-east", "api-server-eu-west"}
+    assert (
+        "# ap-south: skipped by generators[0]: env=production is asked and it has env=staging"
+        in (preview.stderr)
+    )
+    assert "# us-east: chosen by generators[0]: its labels match" in preview.stderr
+    async with fleet.client(HUB) as client:  # generate applies nothing
+        assert await apps_of(fleet, "api-server") == {}
+        with pytest.raises(NotFound):
+            await client.get(f"{APPSETS}/api-server")
     await apply_appset(fleet, yaml.safe_load(SEED))
     try:
         apps = await wait_apps(fleet, "api-server", {"api-server-us-east", "api-server-eu-west"},
@@ -193,6 +210,16 @@ async def test_the_seeds_application_set_works_as_written(
             )
 
         await eventually(reported, timeout=30, what="the ApplicationSet's status")
+        normal = ApplicationSpec.model_validate  # the API server fills in the defaults
+        assert normal(previewed["api-server-us-east"]["spec"]) == normal(east["spec"])
+        listed = fleet.flotilla("appset", "list")
+        assert listed.returncode == 0, listed.stderr
+        (line,) = [s for s in listed.stdout.splitlines() if s.startswith("api-server ")]
+        assert line.split()[:5] == ["api-server", "2", "2/2", "2/2", "ApplicationSetUpToDate"]
+        shown = fleet.flotilla("appset", "get", "api-server")
+        assert shown.returncode == 0, shown.stderr
+        assert "Generators:  clusters" in shown.stdout
+        assert re.search(r"api-server-eu-west\s+Synced\s+Healthy", shown.stdout), shown.stdout
     finally:
         await delete_appset(fleet, "api-server")
     # Deleting the set deletes its Applications, and their finalizer their objects.
@@ -257,11 +284,11 @@ async def test_applications_follow_cluster_labels_and_an_emptied_generator_waits
             assert re.search(r"would remove \d+ of \d+ Applications", message), message
             assert "flotilla appset confirm-delete" in message
             assert set(await apps_of(fleet, name)) == {f"{name}-us-east"}
-            now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            async with fleet.client(HUB) as client:
-                await client.merge_patch(f"{APPSETS}/{name}", {"metadata": {"annotations": {
-                    "flotilla.io/prune-confirmed-at": now}}})  # fmt: skip
+            confirmed = fleet.flotilla("appset", "confirm-delete", name)
+            assert confirmed.returncode == 0, confirmed.stderr
             await wait_apps(fleet, name, set(), what="the confirmed deletion")
+            again = fleet.flotilla("appset", "confirm-delete", name)
+            assert again.returncode == 1 and "holds nothing" in again.stderr
     finally:
         await delete_appset(fleet, name)
 

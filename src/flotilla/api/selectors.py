@@ -48,17 +48,28 @@ class LabelSelector(Model):
     )
 
     def matches(self, labels: Mapping[str, str]) -> bool:
-        if any(labels.get(key) != value for key, value in self.match_labels.items()):
-            return False
+        return not self.mismatch(labels)
+
+    def mismatch(self, labels: Mapping[str, str]) -> str:
+        """Why ``labels`` do not match (the first requirement they fail); "" when they do."""
+
+        def has(key: str) -> str:
+            return f"has {key}={labels[key]}" if key in labels else f"has no label {key}"
+
+        for key, value in self.match_labels.items():
+            if labels.get(key) != value:
+                return f"{key}={value} is asked and it {has(key)}"
         for requirement in self.match_expressions:
-            present = requirement.key in labels
-            value = labels.get(requirement.key)
-            if requirement.operator == "In" and value not in requirement.values:
-                return False
-            if requirement.operator == "NotIn" and present and value in requirement.values:
-                return False
+            key, values = requirement.key, requirement.values
+            present = key in labels
+            found = labels.get(key)
+            shown = ", ".join(values)
+            if requirement.operator == "In" and found not in values:
+                return f"{key} in ({shown}) is asked and it {has(key)}"
+            if requirement.operator == "NotIn" and present and found in values:
+                return f"{key} notin ({shown}) is asked and it {has(key)}"
             if requirement.operator == "Exists" and not present:
-                return False
+                return f"label {key} is asked and it {has(key)}"
             if requirement.operator == "DoesNotExist" and present:
-                return False
-        return True
+                return f"no label {key} is asked and it {has(key)}"
+        return ""

@@ -6,6 +6,7 @@ import click
 
 from flotilla import __version__
 from flotilla.cli.app import app
+from flotilla.cli.appset import appset
 from flotilla.cli.cluster import cluster
 from flotilla.cli.controller import controller
 from flotilla.cli.dev import dev
@@ -25,6 +26,7 @@ cli.add_command(hub)
 cli.add_command(controller)
 cli.add_command(placement)
 cli.add_command(app)
+cli.add_command(appset)
 
 
 def main() -> None:

@@ -45,9 +45,8 @@ from flotilla.api.meta import set_condition
 from flotilla.clusters.connections import CredentialsProblem, decode_credentials, secret_ref
 from flotilla.gitops import appsets
 from flotilla.gitops import status as appstatus
-from flotilla.gitops.generators import GeneratorError, git_urls
-from flotilla.gitops.repositories import credentials_for
-from flotilla.gitops.sources import GitSources, SourceError
+from flotilla.gitops.generators import git_urls
+from flotilla.gitops.sources import GitSources
 from flotilla.gitops.urls import same_repo
 from flotilla.gitops.webhook import Push
 from flotilla.kube import Conflict, KubeClient, KubeError, NotFound, resource_path
@@ -65,27 +64,6 @@ FIELD_MANAGER = "flotilla-applicationset"
 ERROR_RETRY = 10.0
 """Seconds before an ApplicationSet whose generation failed is looked at again."""
 STALE_RETRY = 0.2
-
-
-class _Trees:
-    """Git trees for one pass: resolved at most once per poll, checked out once."""
-
-    def __init__(
-        self, sources: GitSources, secrets: Callable[[], list[dict[str, Any]]], max_age: float
-    ) -> None:
-        self._sources = sources
-        self._secrets = secrets
-        self._max_age = max_age
-
-    async def tree(self, repo_url: str, revision: str) -> Path:
-        try:
-            credentials = credentials_for(repo_url, self._secrets())
-            resolved = await self._sources.resolve(
-                repo_url, revision, credentials, max_age=self._max_age
-            )
-            return await self._sources.checkout(repo_url, resolved.sha, "")
-        except SourceError as exc:
-            raise GeneratorError(f"git: {exc}") from None
 
 
 class ApplicationSetController:
@@ -209,7 +187,7 @@ class ApplicationSetController:
                 appset,
                 clusters=self._cluster_infos(),
                 helper=self._helper,
-                git=_Trees(self._sources, self._secrets.list, self._poll),
+                git=appsets.SourceTrees(self._sources, self._secrets.list(), self._poll),
             )
         except appsets.AppSetError as exc:
             self._failed(status, now, "ApplicationGenerationFromParamsError", str(exc))

@@ -39,6 +39,8 @@ from flotilla.gitops.generators import (
     generate,
 )
 from flotilla.gitops.rendering import RenderError, read_data
+from flotilla.gitops.repositories import credentials_for
+from flotilla.gitops.sources import GitSources, SourceError
 from flotilla.gitops.templating import TemplateError, interpolator, render
 
 DIGEST_ANNOTATION = "flotilla.io/applicationset-digest"
@@ -78,6 +80,28 @@ class Plan:
     """Names generated but taken by an Application this ApplicationSet does not own."""
     skipped: list[str] = field(default_factory=list)
     """What ``applicationsSync`` does not allow (``update: web`` / ``delete: api``)."""
+
+
+class SourceTrees:
+    """Git trees through ``GitSources``: each revision resolved at most once per
+    ``max_age`` seconds, with the repository credentials among ``secrets``."""
+
+    def __init__(
+        self, sources: GitSources, secrets: Sequence[dict[str, Any]], max_age: float
+    ) -> None:
+        self._sources = sources
+        self._secrets = list(secrets)
+        self._max_age = max_age
+
+    async def tree(self, repo_url: str, revision: str) -> Path:
+        try:
+            credentials = credentials_for(repo_url, self._secrets)
+            resolved = await self._sources.resolve(
+                repo_url, revision, credentials, max_age=self._max_age
+            )
+            return await self._sources.checkout(repo_url, resolved.sha, "")
+        except SourceError as exc:
+            raise GeneratorError(f"git: {exc}") from None
 
 
 def spec_of(appset: Mapping[str, Any]) -> ApplicationSetSpec:
@@ -204,8 +228,9 @@ def _application(
             f"{name}: Applications are generated in the ApplicationSet's namespace "
             f"({namespace}), not {str(meta['namespace'])[:80]!r}"
         )
+    raw_spec = rendered.get("spec") or {}
     try:
-        app_spec = ApplicationSpec.model_validate(rendered.get("spec") or {})
+        ApplicationSpec.model_validate(raw_spec)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
@@ -236,7 +261,7 @@ def _application(
                 }
             ],
         },
-        "spec": app_spec.to_wire(),
+        "spec": copy.deepcopy(raw_spec),  # as written: the API server fills in defaults
     }
     app["metadata"]["annotations"] = {**annotations, DIGEST_ANNOTATION: digest(app)}
     return app
@@ -337,7 +362,7 @@ def _changed(app: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
         live_spec = ApplicationSpec.model_validate(live.get("spec") or {}).to_wire()
     except ValidationError:
         return True
-    return bool(live_spec != app["spec"])
+    return bool(live_spec != ApplicationSpec.model_validate(app["spec"]).to_wire())
 
 
 def _with_preserved(app: dict[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
@@ -357,6 +382,7 @@ __all__ = [
     "ClusterInfo",
     "Generated",
     "Plan",
+    "SourceTrees",
     "digest",
     "generated",
     "owned_by",

@@ -149,6 +149,50 @@ def git_urls(generators: Sequence[Any]) -> list[str]:
     return urls
 
 
+@dataclass(frozen=True)
+class ClusterChoice:
+    """Whether one ``clusters`` generator chose one registered cluster, and why."""
+
+    generator: str
+    """Where the generator is: ``generators[0]``, ``generators[0].matrix.generators[1]``."""
+    cluster: str
+    chosen: bool
+    why: str
+
+
+def cluster_choices(
+    generators: Sequence[Any], clusters: Sequence[ClusterInfo]
+) -> list[ClusterChoice]:
+    """For every ``clusters`` generator in ``generators`` (nested ones included) and every
+    registered cluster: chosen or not, naming the label that decided."""
+    found: list[ClusterChoice] = []
+    stack = [(f"generators[{i}]", g) for i, g in enumerate(generators)]
+    while stack:
+        where, node = stack.pop(0)
+        if not isinstance(node, Mapping):
+            continue
+        for kind in ("matrix", "merge"):
+            inner = node.get(kind)
+            if isinstance(inner, Mapping) and isinstance(inner.get("generators"), list):
+                stack += [(f"{where}.{kind}.generators[{i}]", g)
+                          for i, g in enumerate(inner["generators"])]  # fmt: skip
+        spec = node.get("clusters")
+        if not isinstance(spec, Mapping):
+            continue
+        try:
+            selector = _selector(spec.get("selector"), what="clusters: selector")
+        except GeneratorError as exc:
+            found += [ClusterChoice(where, c.name, False, str(exc)) for c in clusters]
+            continue
+        for cluster in sorted(clusters, key=lambda c: c.name):
+            if selector is None or not (selector.match_labels or selector.match_expressions):
+                found.append(ClusterChoice(where, cluster.name, True, "no selector: every cluster"))
+                continue
+            why = selector.mismatch(cluster.labels)
+            found.append(ClusterChoice(where, cluster.name, not why, why or "its labels match"))
+    return found
+
+
 def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
@@ -573,12 +617,14 @@ def _normalized(name: str) -> str:
 __all__ = [
     "KINDS",
     "MAX_PARAM_SETS",
+    "ClusterChoice",
     "ClusterInfo",
     "Context",
     "GeneratorError",
     "GitTrees",
     "Interpolate",
     "Params",
+    "cluster_choices",
     "flatten",
     "generate",
     "git_urls",
