@@ -34,7 +34,6 @@ meet, in order, and hand their results to status; the steps' rules live in ``des
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import logging
 from collections.abc import Callable, Iterable
@@ -439,8 +438,8 @@ class ApplicationController:
                     result=SyncResult(),
                 )  # fmt: skip
                 memory.clear_operation = True
-            if refresh:
-                await self._refreshed(app)  # asked and tried: a failure is no reason to ask on
+            if refresh:  # asked and tried: a failure is no reason to ask on
+                app = await self._refreshed(app)
             if not await self._write(app, status, memory):
                 return Result(requeue_after=STALE_RETRY)  # the failure is said before it waits
             if memory.source_generation != generation:
@@ -456,7 +455,8 @@ class ApplicationController:
         memory.source_failures = 0
         memory.source_retry_at = 0.0
         if refresh:
-            await self._refreshed(app)
+            app = await self._refreshed(app)
+            meta = app["metadata"]
         appstatus.clear(status, "ComparisonError")
         status.source_type = rendered.source_type
         member = self._sync_members.member(cluster)
@@ -838,19 +838,29 @@ class ApplicationController:
                 return False
         return True
 
-    async def _refreshed(self, app: dict[str, Any]) -> None:
+    async def _refreshed(self, app: dict[str, Any]) -> dict[str, Any]:
         """The refresh annotation asked for a fresh fetch and got it: it goes (as in Argo
-        CD), or every pass would fetch again."""
+        CD), or every pass would fetch again. Returns ``app`` as the hub has it now, so the
+        pass's status write does not meet the annotation's removal as a conflict."""
         meta = app["metadata"]
         path = resource_path(
             APPLICATION.api_version, APPLICATION.plural, namespace=meta["namespace"],
             name=meta["name"],
         )  # fmt: skip
         patch = {"metadata": {"annotations": {REFRESH_ANNOTATION: None}}}
-        with contextlib.suppress(KubeError):
-            await self._hub.request(
+        try:
+            answer = await self._hub.request(
                 "PATCH", path, body=patch, content_type="application/merge-patch+json"
             )
+        except KubeError:
+            return app
+        version = str(((answer or {}).get("metadata") or {}).get("resourceVersion") or "")
+        if not version:
+            return app
+        annotations = {
+            k: v for k, v in (meta.get("annotations") or {}).items() if k != REFRESH_ANNOTATION
+        }
+        return {**app, "metadata": {**meta, "resourceVersion": version, "annotations": annotations}}
 
     async def _clear_operation(self, app: dict[str, Any], memory: _Memory, version: str) -> None:
         """The operation is done and its result written: take it off the Application (as

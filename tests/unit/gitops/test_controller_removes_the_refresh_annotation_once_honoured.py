@@ -13,6 +13,7 @@ from pathlib import Path
 from flotilla.gitops.controller import REFRESH_ANNOTATION
 from tests.gitservers import free_port
 
+from ..fakeapi import body_of
 from .controller_harness import World, application, world
 
 
@@ -55,3 +56,30 @@ async def test_the_refresh_annotation_goes_when_the_fresh_fetch_fails_too(tmp_pa
         for _ in range(3):
             await here.touch_cluster()
         assert here.sources.fetches(down) == fetches + 1, "the failure's wait holds again"
+
+
+async def test_a_sync_asked_with_a_refresh_runs_once_and_its_result_is_written(
+    tmp_path: Path,
+) -> None:
+    """Taking the annotation off changes the Application's resourceVersion: the pass's own
+    status write must not then meet a conflict and lose the operation's result (the next
+    pass would run the operation again and write its result a second time)."""
+    async with world(tmp_path, app=application) as here:
+        await here.until(lambda: bool(here.status().get("sync")))
+        await here.settle()
+        start = len(here.fleet.hub.requests(method="PATCH"))
+        here.change_app({
+            "metadata": {"annotations": {REFRESH_ANNOTATION: "normal"}},
+            "operation": {"sync": {"revision": ""}, "initiatedBy": {"username": "ada"}},
+        })  # fmt: skip
+        await here.until(lambda: "operation" not in here.app())
+        await here.settle()
+        assert here.operation_state().get("phase") == "Succeeded"
+        results = []
+        for request in here.fleet.hub.requests(method="PATCH")[start:]:
+            body = body_of(request)
+            if "operation" in body:
+                break  # the operation is cleared: what follows is later passes
+            if (body.get("status") or {}).get("operationState"):
+                results.append(request)
+        assert len(results) == 1, "the operation's result is written once, by the pass that ran it"
