@@ -21,6 +21,7 @@ import (
 	"regexp"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/Masterminds/sprig/v3"
 	"github.com/gosimple/slug"
@@ -223,7 +224,15 @@ func render(req request) []result {
 	return results
 }
 
+// deadline ends the helper on its own if its caller is gone (killed before it could kill
+// the helper) and a template still runs: the caller waits 30 s at most.
+const deadline = 60 * time.Second
+
 func main() {
+	time.AfterFunc(deadline, func() {
+		fmt.Fprintln(os.Stderr, "flotilla-gotemplate: deadline passed")
+		os.Exit(3)
+	})
 	var req request
 	decoder := json.NewDecoder(os.Stdin) // numbers as float64, as Argo CD's parameters are
 	if err := decoder.Decode(&req); err != nil {

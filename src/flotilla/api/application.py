@@ -33,6 +33,9 @@ ARGO_API_VERSION = f"{ARGO_GROUP}/{ARGO_VERSION}"
 
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 """Argo CD's: the Application's objects are removed from its cluster before it goes."""
+CASCADE_FINALIZERS = frozenset({RESOURCES_FINALIZER, f"{RESOURCES_FINALIZER}/background"})
+"""Argo CD's foreground finalizer and its ``/background`` form: Flotilla removes the
+objects first either way."""
 
 MAX_URL_LENGTH = 2048
 MAX_PATH_LENGTH = 1024
@@ -306,6 +309,7 @@ __all__ = [
     "ARGO_API_VERSION",
     "ARGO_GROUP",
     "ARGO_VERSION",
+    "CASCADE_FINALIZERS",
     "RESOURCES_FINALIZER",
     "AppCondition",
     "ApplicationDestination",

@@ -41,7 +41,12 @@ import click
 from pydantic import ValidationError
 
 from flotilla.api import SYSTEM_NAMESPACE
-from flotilla.api.application import RESOURCES_FINALIZER, ApplicationSpec, HistoryEntry
+from flotilla.api.application import (
+    CASCADE_FINALIZERS,
+    RESOURCES_FINALIZER,
+    ApplicationSpec,
+    HistoryEntry,
+)
 from flotilla.api.kinds import APPLICATION
 from flotilla.api.labels import (
     CONFIRM_PRUNE_ANNOTATION,
@@ -817,21 +822,18 @@ def delete_command(
         say(f"application {namespace}/{name} deleted; its objects stay on the cluster")
 
 
-_CASCADES = {RESOURCES_FINALIZER, f"{RESOURCES_FINALIZER}/background"}
-
-
 async def _set_finalizer(hub: KubeClient, namespace: str, name: str, *, cascade: bool) -> None:
     """Add (cascade) or remove Argo CD's resources finalizer, keeping every other one."""
     for _ in range(WRITE_ATTEMPTS):
         item = await _read(hub, namespace, name)
         meta = item["metadata"]
         finalizers = list(meta.get("finalizers") or [])
-        if cascade and not set(finalizers) & _CASCADES:
+        if cascade and not set(finalizers) & CASCADE_FINALIZERS:
             if meta.get("deletionTimestamp"):
                 return  # no finalizer can be added to what is being deleted
             wanted = [*finalizers, RESOURCES_FINALIZER]
-        elif not cascade and set(finalizers) & _CASCADES:
-            wanted = [f for f in finalizers if f not in _CASCADES]
+        elif not cascade and set(finalizers) & CASCADE_FINALIZERS:
+            wanted = [f for f in finalizers if f not in CASCADE_FINALIZERS]
         else:
             return
         patch = {"metadata": {"finalizers": wanted, "resourceVersion": meta["resourceVersion"]}}

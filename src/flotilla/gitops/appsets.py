@@ -28,7 +28,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from flotilla.api.application import ARGO_API_VERSION, RESOURCES_FINALIZER, ApplicationSpec
+from flotilla.api.application import (
+    ARGO_API_VERSION,
+    CASCADE_FINALIZERS,
+    RESOURCES_FINALIZER,
+    ApplicationSpec,
+)
 from flotilla.api.applicationset import ApplicationSetSpec
 from flotilla.gitops.generators import (
     ClusterInfo,
@@ -239,8 +244,10 @@ def _application(
     annotations = _strings(meta.get("annotations"), f"{name}: metadata.annotations")
     finalizers = [str(f) for f in meta.get("finalizers") or []]
     policy = spec.sync_policy
-    if not (policy and policy.preserve_resources_on_deletion):
-        finalizers = [*dict.fromkeys([*finalizers, RESOURCES_FINALIZER])]
+    if not (policy and policy.preserve_resources_on_deletion) and not (
+        set(finalizers) & CASCADE_FINALIZERS
+    ):
+        finalizers = [*finalizers, RESOURCES_FINALIZER]
     app: dict[str, Any] = {
         "apiVersion": ARGO_API_VERSION,
         "kind": "Application",

@@ -44,6 +44,7 @@ from pydantic import ValidationError
 
 from flotilla.api import API_VERSION, CLUSTER, SYSTEM_NAMESPACE
 from flotilla.api.application import (
+    CASCADE_FINALIZERS,
     RESOURCES_FINALIZER,
     ApplicationSpec,
     ApplicationStatus,
@@ -972,7 +973,7 @@ def _resources_finalizer(meta: dict[str, Any]) -> str:
     """The cascade finalizer the Application carries (Argo CD's foreground one or its
     ``/background`` form: Flotilla deletes the objects first either way), or ""."""
     for finalizer in meta.get("finalizers") or []:
-        if finalizer in (RESOURCES_FINALIZER, f"{RESOURCES_FINALIZER}/background"):
+        if finalizer in CASCADE_FINALIZERS:
             return str(finalizer)
     return ""
 

@@ -169,10 +169,6 @@ def interpolator(
     return interpolate
 
 
-def _limit_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MAX_MEMORY, MAX_MEMORY))
-
-
 def _fast(params: Mapping[str, Any]) -> Callable[[str], str]:
     return lambda text: fasttemplate(text, params)
 
@@ -204,14 +200,18 @@ async def _run_helper(
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env={},
-            preexec_fn=_limit_memory,  # one setrlimit call between fork and exec
         )
     except OSError as exc:
         raise TemplateError(f"cannot run {helper.name}: {exc.strerror}") from None
     try:
+        # Limited once started (no preexec_fn: it is unsafe with threads, and this process
+        # has them); the helper reads its whole request before it renders anything.
+        resource.prlimit(process.pid, resource.RLIMIT_AS, (MAX_MEMORY, MAX_MEMORY))
         stdout, stderr = await asyncio.wait_for(process.communicate(request), TIMEOUT)
     except TimeoutError:
         raise TemplateError(f"Go templates took longer than {TIMEOUT:g}s") from None
+    except (ProcessLookupError, PermissionError):
+        raise TemplateError(f"{helper.name} could not be limited") from None
     finally:  # a timeout, or this task cancelled: the helper goes with it
         if process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
