@@ -31,6 +31,7 @@ from flotilla.clusters.registry import RegistryError, list_clusters, member_conn
 from flotilla.devfleet.binaries import find_tool
 from flotilla.gitops import appsets
 from flotilla.gitops.generators import ClusterInfo, cluster_choices
+from flotilla.gitops.ownedapps import DIGEST_ANNOTATION
 from flotilla.gitops.repositories import SECRET_TYPE_LABEL
 from flotilla.gitops.sources import GitSources
 from flotilla.kube import Forbidden, KubeClient, NotFound, resource_path
@@ -121,7 +122,7 @@ def _shown(app: dict[str, Any]) -> dict[str, Any]:
     """A generated Application as a user would write it: Flotilla's bookkeeping left out."""
     meta = dict(app["metadata"])
     annotations = {
-        k: v for k, v in (meta.get("annotations") or {}).items() if k != appsets.DIGEST_ANNOTATION
+        k: v for k, v in (meta.get("annotations") or {}).items() if k != DIGEST_ANNOTATION
     }
     meta.pop("ownerReferences", None)
     if annotations:

@@ -7,16 +7,14 @@ controller takes each Application from there):
    generator's list (each cluster's API server read from its kubeconfig Secret), git
    generators read trees through the shared ``GitSources`` (one fetch per repository and
    revision per poll, sooner after a webhook push);
-2. plan against the namespace's Applications (``appsets.plan``): create what is new,
-   update what this ApplicationSet owns and changed (server-side apply, with the live
-   resourceVersion as a precondition), delete what it owns and no longer generates, as
-   ``applicationsSync`` allows;
-3. the deletion guard (``propagation.pruning``, as for a Placement's objects): a pass that
-   would delete more than ``flotilla.io/max-delete-percent`` (default 50) of the
-   ApplicationSet's Applications within a minute waits for ``flotilla appset
+2. converge (``ownedapps``): create what is new, update what this ApplicationSet owns and
+   changed (server-side apply, with the live resourceVersion as a precondition), delete
+   what it owns and no longer generates, as ``applicationsSync`` allows, through the
+   deletion guard: a pass that would delete more than ``flotilla.io/max-delete-percent``
+   (default 50) of its Applications within a minute waits for ``flotilla appset
    confirm-delete``; a generator that fails, or an Application that cannot be rendered,
    deletes nothing at all;
-4. status: Argo CD's conditions (ErrorOccurred, ParametersGenerated, ResourcesUpToDate),
+3. status: Argo CD's conditions (ErrorOccurred, ParametersGenerated, ResourcesUpToDate),
    the generated Applications with their sync and health, and the guard's memory.
 
 Deleting an ApplicationSet deletes its Applications through their owner references (the
@@ -40,17 +38,16 @@ from flotilla.api.applicationset import (
     ApplicationSetStatus,
 )
 from flotilla.api.kinds import APPLICATION, APPLICATIONSET
-from flotilla.api.labels import CONFIRM_PRUNE_ANNOTATION, HUB_CLUSTER
+from flotilla.api.labels import HUB_CLUSTER
 from flotilla.api.meta import set_condition
 from flotilla.clusters.connections import CredentialsProblem, decode_credentials, secret_ref
 from flotilla.gitops import appsets
-from flotilla.gitops import status as appstatus
 from flotilla.gitops.generators import git_urls
+from flotilla.gitops.ownedapps import OwnedApplications, Owner
 from flotilla.gitops.sources import GitSources
 from flotilla.gitops.urls import same_repo
 from flotilla.gitops.webhook import Push
-from flotilla.kube import Conflict, KubeClient, KubeError, NotFound, resource_path
-from flotilla.propagation import pruning
+from flotilla.kube import Conflict, KubeClient, NotFound, resource_path
 from flotilla.runtime.clock import Clock
 from flotilla.runtime.controller import Controller, Result
 from flotilla.runtime.informer import SharedInformers
@@ -60,7 +57,6 @@ from flotilla.runtime.reflector import Event, older
 
 logger = logging.getLogger(__name__)
 
-FIELD_MANAGER = "flotilla-applicationset"
 ERROR_RETRY = 10.0
 """Seconds before an ApplicationSet whose generation failed is looked at again."""
 STALE_RETRY = 0.2
@@ -101,6 +97,9 @@ class ApplicationSetController:
         )
         self._secrets = hub_informers.informer(
             HUB_CLUSTER, resource_path("v1", "secrets", namespace=SYSTEM_NAMESPACE)
+        )
+        self._owned = OwnedApplications(
+            hub, self._apps, confirm_command="flotilla appset confirm-delete"
         )
         self._written: dict[str, str] = {}
         self._servers: dict[str, tuple[str, str]] = {}
@@ -214,68 +213,34 @@ class ApplicationSetController:
         status: ApplicationSetStatus,
         now: datetime.datetime,
     ) -> Result:
-        meta = appset["metadata"]
-        namespace, uid = meta["namespace"], str(meta.get("uid") or "")
-        existing = {
-            str(app["metadata"]["name"]): app
-            for app in self._apps.list()
-            if app["metadata"].get("namespace") == namespace
-        }
         spec = appsets.spec_of(appset)
         policy = spec.sync_policy.applications_sync if spec.sync_policy else None
-        plan = appsets.plan(
-            out.applications, existing, uid=uid, policy=policy or "", deletes_allowed=not out.errors
+        done = await self._owned.converge(
+            Owner.of(appset),
+            out.applications,
+            policy=policy or "",
+            deletes_allowed=not out.errors,
+            guard=status.prune_guard,
+            confirmation_used=status.prune_confirmation_used,
+            now=now,
         )
-        errors = list(out.errors)
-        errors += [
-            f"{name}: an Application of that name exists and is not this ApplicationSet's"
-            for name in plan.held
-        ]
-        blocked = ""
-        if plan.delete:
-            deletions, blocked = self._guarded(appset, status, out, existing, uid, now)
-        else:
-            deletions = []
-            status.prune_guard = []
-        requeue: float | None = None
-        for app in plan.create:
-            errors += await self._write_app(app, create=True)
-        for app in plan.update:
-            live = existing[app["metadata"]["name"]]
-            body = {
-                **app,
-                "metadata": {
-                    **app["metadata"],
-                    "resourceVersion": live["metadata"]["resourceVersion"],
-                },
-            }
-            problems = await self._write_app(body, create=False)
-            if any("changed meanwhile" in p for p in problems):
-                requeue = STALE_RETRY
-            else:
-                errors += problems
-        for app in deletions:
-            errors += await self._delete_app(app)
+        status.prune_guard, status.prune_confirmation_used = done.guard, done.confirmation_used
+        existing = self._owned.existing(appset["metadata"]["namespace"])
         status.resources = self._resources(out.applications, existing)
+        errors = [*out.errors, *done.errors]
+        retry = STALE_RETRY if done.conflicted else None
         if errors:
             message = "; ".join(errors)[:4000]
-            set_condition(
-                status.conditions,
-                type="ErrorOccurred",
-                status="True",
-                reason="ApplicationGenerationFromParamsError",
-                message=message,
-                now=now,
-            )
-            set_condition(
-                status.conditions,
-                type="ResourcesUpToDate",
-                status="False",
-                reason="ApplicationGenerationFromParamsError",
-                message=message,
-                now=now,
-            )
-            return Result(requeue_after=requeue or ERROR_RETRY)
+            for kind, value in (("ErrorOccurred", "True"), ("ResourcesUpToDate", "False")):
+                set_condition(
+                    status.conditions,
+                    type=kind,
+                    status=value,  # type: ignore[arg-type]
+                    reason="ApplicationGenerationFromParamsError",
+                    message=message,
+                    now=now,
+                )
+            return Result(requeue_after=retry or ERROR_RETRY)
         set_condition(
             status.conditions,
             type="ErrorOccurred",
@@ -284,114 +249,28 @@ class ApplicationSetController:
             message="",
             now=now,
         )
-        if blocked:
+        if done.blocked:
             set_condition(
                 status.conditions,
                 type="ResourcesUpToDate",
                 status="False",
                 reason="DeletionBlocked",
-                message=blocked,
+                message=done.blocked,
                 now=now,
             )
         else:
-            done = "All applications have been generated successfully"
-            if plan.skipped:
-                done += f" (applicationsSync leaves {', '.join(plan.skipped)[:2000]})"
+            message = "All applications have been generated successfully"
+            if done.plan.skipped:
+                message += f" (applicationsSync leaves {', '.join(done.plan.skipped)[:2000]})"
             set_condition(
                 status.conditions,
                 type="ResourcesUpToDate",
                 status="True",
                 reason="ApplicationSetUpToDate",
-                message=done,
+                message=message,
                 now=now,
             )
-        return Result(requeue_after=requeue)
-
-    def _guarded(  # noqa: PLR0917 - one pass's pieces
-        self,
-        appset: dict[str, Any],
-        status: ApplicationSetStatus,
-        out: appsets.Generated,
-        existing: dict[str, dict[str, Any]],
-        uid: str,
-        now: datetime.datetime,
-    ) -> tuple[list[dict[str, Any]], str]:
-        """What the deletion guard lets this pass delete, and why it holds the rest."""
-        meta = appset["metadata"]
-        owned = [
-            app
-            for app in existing.values()
-            if appsets.owned_by(app, uid) and not app["metadata"].get("deletionTimestamp")
-        ]
-        annotation = str((meta.get("annotations") or {}).get(CONFIRM_PRUNE_ANNOTATION) or "")
-        record = status.prune_guard[0] if status.prune_guard else None
-        confirmed = pruning.confirmation_valid(
-            annotation,
-            blocked_since=record.pending_since if record and record.blocked_digest else None,
-            used=status.prune_confirmation_used,
-            now=now,
-        )
-        decision = pruning.decide(
-            cluster=HUB_CLUSTER,
-            namespaces=frozenset({meta["namespace"]}),
-            managed=owned,
-            wanted=[pruning.object_key(app) for app in out.applications],
-            record=record,
-            now=now,
-            grace_seconds=0.0,
-            guard_percent=appstatus.guard_percent(appset),
-            guarded=True,
-            confirmed=confirmed,
-        )
-        status.prune_guard = [] if pruning.idle(decision.record) else [decision.record]
-        if decision.confirmed:
-            status.prune_confirmation_used = annotation
-        blocked = decision.blocked
-        if blocked:
-            blocked = (
-                f"{blocked.removeprefix(f'{HUB_CLUSTER}: ').replace('objects', 'Applications')}"
-                f"; `flotilla appset confirm-delete {meta['name']} -n {meta['namespace']}` "
-                "lets it go"
-            )
-        return list(decision.delete), blocked
-
-    async def _write_app(self, app: dict[str, Any], *, create: bool) -> list[str]:
-        meta = app["metadata"]
-        collection = resource_path(
-            APPLICATION.api_version, APPLICATION.plural, namespace=meta["namespace"]
-        )
-        try:
-            if create:
-                await self._hub.create(collection, app)
-            else:
-                await self._hub.apply(
-                    f"{collection}/{meta['name']}", app, field_manager=FIELD_MANAGER
-                )
-        except Conflict:
-            return [
-                f"{meta['name']}: changed meanwhile"
-                if not create
-                else f"{meta['name']}: created by someone else meanwhile"
-            ]
-        except KubeError as exc:
-            return [f"{meta['name']}: {exc}"[:500]]
-        return []
-
-    async def _delete_app(self, app: dict[str, Any]) -> list[str]:
-        meta = app["metadata"]
-        path = resource_path(
-            APPLICATION.api_version,
-            APPLICATION.plural,
-            namespace=meta["namespace"],
-            name=meta["name"],
-        )
-        try:
-            await self._hub.delete(path)
-        except NotFound:
-            return []
-        except KubeError as exc:
-            return [f"{meta['name']}: cannot delete: {exc}"[:500]]
-        return []
+        return Result(requeue_after=retry)
 
     def _resources(
         self, wanted: Sequence[dict[str, Any]], existing: dict[str, dict[str, Any]]
@@ -498,4 +377,4 @@ def _status_of(appset: dict[str, Any]) -> ApplicationSetStatus:
         return ApplicationSetStatus()
 
 
-__all__ = ["FIELD_MANAGER", "ApplicationSetController"]
+__all__ = ["ApplicationSetController"]

@@ -7,19 +7,12 @@ Application is checked as an Application before it counts. Generated Application
 the ApplicationSet's namespace, name it as their controlling owner, and carry Argo CD's
 resources finalizer unless ``preserveResourcesOnDeletion``.
 
-``plan`` compares them with the Applications that exist: which to create, which to update
-(only what the ApplicationSet writes is compared: spec, its labels and annotations), and
-which it owns but no longer generates, as ``syncPolicy.applicationsSync`` allows. An
-Application of the same name it does not own is never touched. Any error while generating
-means nothing is deleted: an Application that could not be rendered may be one that
-exists.
+What then changes on the hub is ``ownedapps``' (shared with Fleet's GitRepos).
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,20 +36,12 @@ from flotilla.gitops.generators import (
     Params,
     generate,
 )
+from flotilla.gitops.ownedapps import Owner, application
 from flotilla.gitops.rendering import RenderError, read_data
 from flotilla.gitops.repositories import credentials_for
 from flotilla.gitops.sources import GitSources, SourceError
 from flotilla.gitops.templating import TemplateError, interpolator, render
 
-DIGEST_ANNOTATION = "flotilla.io/applicationset-digest"
-"""On a generated Application: the digest of what its ApplicationSet last wrote."""
-PRESERVED_ANNOTATIONS = (
-    "argocd.argoproj.io/refresh",
-    "notified.notifications.argoproj.io",
-    "flotilla.io/prune-confirmed-at",
-)
-"""Annotations others set on generated Applications that an update keeps (Argo CD's, and
-the deletion guard's confirmation)."""
 MAX_APPLICATIONS = 10_000
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
@@ -73,18 +58,6 @@ class Generated:
     params: list[Params] = field(default_factory=list)
     """The parameter set of each Application, in order."""
     errors: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Plan:
-    create: list[dict[str, Any]] = field(default_factory=list)
-    update: list[dict[str, Any]] = field(default_factory=list)
-    delete: list[dict[str, Any]] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    held: list[str] = field(default_factory=list)
-    """Names generated but taken by an Application this ApplicationSet does not own."""
-    skipped: list[str] = field(default_factory=list)
-    """What ``applicationsSync`` does not allow (``update: web`` / ``delete: api``)."""
 
 
 class SourceTrees:
@@ -134,9 +107,11 @@ async def generated(
         go_template=spec.go_template, options=spec.go_template_options, helper=helper
     )
     context = Context(
-        clusters, go_template=spec.go_template, interpolate=engine,
+        clusters,
+        go_template=spec.go_template,
+        interpolate=engine,
         **({"git": git} if git is not None else {}),
-    )  # fmt: skip
+    )
     base = spec.template.model_dump(by_alias=True, exclude_none=True)
     out = Generated()
     for number, generator in enumerate(spec.generators, start=1):
@@ -147,9 +122,12 @@ async def generated(
         template = _merged(base, generator.get("template") or {})
         try:
             rendered = await render(
-                template, param_sets, go_template=spec.go_template,
-                options=spec.go_template_options, helper=helper,
-            )  # fmt: skip
+                template,
+                param_sets,
+                go_template=spec.go_template,
+                options=spec.go_template_options,
+                helper=helper,
+            )
             patches = await _patches(spec, param_sets, helper)
         except TemplateError as exc:
             raise AppSetError(f"generator {number}: template: {exc}") from None
@@ -178,9 +156,12 @@ async def _patches(
     if not spec.template_patch:
         return []
     texts = await render(
-        {"patch": spec.template_patch}, param_sets, go_template=spec.go_template,
-        options=spec.go_template_options, helper=helper,
-    )  # fmt: skip
+        {"patch": spec.template_patch},
+        param_sets,
+        go_template=spec.go_template,
+        options=spec.go_template_options,
+        helper=helper,
+    )
     patches = []
     for number, text in enumerate(texts, start=1):
         try:
@@ -248,30 +229,16 @@ def _application(
         set(finalizers) & CASCADE_FINALIZERS
     ):
         finalizers = [*finalizers, RESOURCES_FINALIZER]
-    app: dict[str, Any] = {
-        "apiVersion": ARGO_API_VERSION,
-        "kind": "Application",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            **({"labels": labels} if labels else {}),
-            "annotations": annotations,
-            **({"finalizers": finalizers} if finalizers else {}),
-            "ownerReferences": [
-                {
-                    "apiVersion": ARGO_API_VERSION,
-                    "kind": "ApplicationSet",
-                    "name": str(owner_meta.get("name") or ""),
-                    "uid": str(owner_meta.get("uid") or ""),
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
-            ],
-        },
-        "spec": copy.deepcopy(raw_spec),  # as written: the API server fills in defaults
-    }
-    app["metadata"]["annotations"] = {**annotations, DIGEST_ANNOTATION: digest(app)}
-    return app
+    return application(
+        Owner.of(
+            {"apiVersion": ARGO_API_VERSION, "kind": "ApplicationSet", "metadata": owner_meta}
+        ),
+        name=name,
+        spec=raw_spec,
+        labels=labels,
+        annotations=annotations,
+        finalizers=finalizers,
+    )
 
 
 def _strings(raw: Any, what: str) -> dict[str, str]:
@@ -284,115 +251,11 @@ def _strings(raw: Any, what: str) -> dict[str, str]:
     return dict(raw)
 
 
-def digest(app: Mapping[str, Any]) -> str:
-    """Of what the ApplicationSet writes on an Application (its digest annotation aside)."""
-    meta = app.get("metadata") or {}
-    written = {
-        "labels": meta.get("labels") or {},
-        "annotations": {
-            k: v for k, v in (meta.get("annotations") or {}).items() if k != DIGEST_ANNOTATION
-        },
-        "finalizers": meta.get("finalizers") or [],
-        "spec": app.get("spec") or {},
-    }
-    text = json.dumps(written, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
-
-
-def owned_by(app: Mapping[str, Any], uid: str) -> bool:
-    """Whether ``app`` names the ApplicationSet of ``uid`` as its controlling owner."""
-    refs = (app.get("metadata") or {}).get("ownerReferences") or []
-    return any(
-        ref.get("kind") == "ApplicationSet" and ref.get("uid") == uid and ref.get("controller")
-        for ref in refs
-    )
-
-
-def plan(
-    wanted: Sequence[dict[str, Any]],
-    existing: Mapping[str, dict[str, Any]],
-    *,
-    uid: str,
-    policy: str,
-    deletes_allowed: bool,
-) -> Plan:
-    """What to do so that ``existing`` (the namespace's Applications by name) holds
-    ``wanted``, under ``policy`` (``applicationsSync``; "" is ``sync``)."""
-    policy = policy or "sync"
-    may_update = policy in ("sync", "create-update")
-    may_delete = policy in ("sync", "create-delete")
-    out = Plan()
-    names = set()
-    for app in wanted:
-        name = app["metadata"]["name"]
-        names.add(name)
-        live = existing.get(name)
-        if live is None:
-            out.create.append(app)
-        elif not owned_by(live, uid):
-            out.held.append(name)
-        elif (live.get("metadata") or {}).get("deletionTimestamp"):
-            out.unchanged.append(name)  # going: it is created again once it has gone
-        elif not _changed(app, live):
-            out.unchanged.append(name)
-        elif may_update:
-            out.update.append(_with_preserved(app, live))
-        else:
-            out.skipped.append(f"update: {name}")
-    for name, live in sorted(existing.items()):
-        if name in names or not owned_by(live, uid):
-            continue
-        if (live.get("metadata") or {}).get("deletionTimestamp"):
-            continue
-        if may_delete and deletes_allowed:
-            out.delete.append(live)
-        elif not may_delete:
-            out.skipped.append(f"delete: {name}")
-    return out
-
-
-def _changed(app: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
-    """Whether ``live`` differs from what the ApplicationSet would write: its digest
-    annotation (what it wrote last) or what it writes now (an edit by hand)."""
-    meta, live_meta = app["metadata"], live.get("metadata") or {}
-    if (live_meta.get("annotations") or {}).get(DIGEST_ANNOTATION) != meta["annotations"][
-        DIGEST_ANNOTATION
-    ]:
-        return True
-    for part in ("labels", "annotations"):
-        have = live_meta.get(part) or {}
-        if any(have.get(k) != v for k, v in (meta.get(part) or {}).items()):
-            return True
-    if not set(meta.get("finalizers") or []) <= set(live_meta.get("finalizers") or []):
-        return True
-    try:
-        live_spec = ApplicationSpec.model_validate(live.get("spec") or {}).to_wire()
-    except ValidationError:
-        return True
-    return bool(live_spec != ApplicationSpec.model_validate(app["spec"]).to_wire())
-
-
-def _with_preserved(app: dict[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
-    """``app`` with the annotations others set that an update keeps."""
-    have = (live.get("metadata") or {}).get("annotations") or {}
-    kept = {k: have[k] for k in PRESERVED_ANNOTATIONS if k in have}
-    if not kept:
-        return app
-    out = copy.deepcopy(app)
-    out["metadata"]["annotations"] = {**kept, **out["metadata"]["annotations"]}
-    return out
-
-
 __all__ = [
-    "DIGEST_ANNOTATION",
     "AppSetError",
     "ClusterInfo",
     "Generated",
-    "Plan",
     "SourceTrees",
-    "digest",
     "generated",
-    "owned_by",
-    "plan",
     "spec_of",
 ]

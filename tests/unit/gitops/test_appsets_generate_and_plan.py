@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from flotilla.api.application import RESOURCES_FINALIZER
-from flotilla.gitops.appsets import AppSetError, ClusterInfo, generated, plan
+from flotilla.gitops.appsets import AppSetError, ClusterInfo, generated
+from flotilla.gitops.ownedapps import plan
 
 CLUSTERS = [
     ClusterInfo("us-east", "https://127.0.2.1:6443", {"env": "production"}),
