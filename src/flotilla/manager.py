@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flotilla.api import SYSTEM_NAMESPACE
+from flotilla.api.application import DEFAULT_APP_NAMESPACES
 from flotilla.api.crds import KindInfo
 from flotilla.api.kinds import APPLICATION, APPLICATIONSET
 from flotilla.api.labels import HUB_CLUSTER
@@ -51,7 +52,7 @@ WEBHOOK_PATH = "/api/webhook"
 class GitOpsOptions:
     """How the GitOps controller fetches and renders (``controller run`` flags)."""
 
-    app_namespaces: frozenset[str] = frozenset({"argocd"})
+    app_namespaces: frozenset[str] = frozenset(DEFAULT_APP_NAMESPACES)
     """Hub namespaces whose Applications are reconciled (Argo CD's application.namespaces)."""
     poll_interval: float = DEFAULT_POLL
     rewrites: tuple[tuple[str, str], ...] = ()

@@ -31,6 +31,10 @@ ARGO_GROUP = "argoproj.io"
 ARGO_VERSION = "v1alpha1"
 ARGO_API_VERSION = f"{ARGO_GROUP}/{ARGO_VERSION}"
 
+DEFAULT_APP_NAMESPACES = ("argocd", "fleet-default")
+"""Where the controller looks for Applications, ApplicationSets and GitRepos unless told
+(Argo CD's namespace, and Fleet's for the clusters it manages); ``hub install`` makes them."""
+
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 """Argo CD's: the Application's objects are removed from its cluster before it goes."""
 CASCADE_FINALIZERS = frozenset({RESOURCES_FINALIZER, f"{RESOURCES_FINALIZER}/background"})
@@ -310,6 +314,7 @@ __all__ = [
     "ARGO_GROUP",
     "ARGO_VERSION",
     "CASCADE_FINALIZERS",
+    "DEFAULT_APP_NAMESPACES",
     "RESOURCES_FINALIZER",
     "AppCondition",
     "ApplicationDestination",

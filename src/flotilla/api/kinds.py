@@ -12,6 +12,14 @@ from flotilla.api.application import (
 from flotilla.api.applicationset import ApplicationSetSpec, ApplicationSetStatus
 from flotilla.api.cluster import ClusterSpec, ClusterStatus
 from flotilla.api.crds import KindInfo, PrinterColumn
+from flotilla.api.fleet import (
+    FLEET_GROUP,
+    FLEET_VERSION,
+    ClusterGroupSpec,
+    ClusterGroupStatus,
+    GitRepoSpec,
+    GitRepoStatus,
+)
 from flotilla.api.placement import OverrideSpec, PlacementSpec, PlacementStatus
 
 CLUSTER = KindInfo(
@@ -109,4 +117,47 @@ APPLICATIONSET = KindInfo(
     version=ARGO_VERSION,
 )
 
-ALL_KINDS: tuple[KindInfo, ...] = (CLUSTER, PLACEMENT, OVERRIDE, APPLICATION, APPLICATIONSET)
+GITREPO = KindInfo(
+    kind="GitRepo",
+    plural="gitrepos",
+    scope="Namespaced",
+    spec=GitRepoSpec,
+    status=GitRepoStatus,
+    description="Bundles of a git repository deployed to clusters (Rancher Fleet's GitRepo, "
+    "served by Flotilla).",
+    categories=("flotilla", "fleet"),
+    columns=(
+        PrinterColumn("Repo", "string", ".spec.repo"),
+        PrinterColumn("Commit", "string", ".status.commit"),
+        PrinterColumn(
+            "BundleDeployments-Ready", "string", ".status.display.readyBundleDeployments"
+        ),
+        PrinterColumn("Status", "string", ".status.display.message"),
+    ),
+    group=FLEET_GROUP,
+    version=FLEET_VERSION,
+)
+
+CLUSTERGROUP = KindInfo(
+    kind="ClusterGroup",
+    plural="clustergroups",
+    scope="Namespaced",
+    spec=ClusterGroupSpec,
+    status=ClusterGroupStatus,
+    description="Registered Clusters chosen by label, for GitRepo targets (Rancher Fleet's).",
+    categories=("flotilla", "fleet"),
+    columns=(PrinterColumn("Clusters-Ready", "integer", ".status.clusterCount"),),
+    spec_required=False,
+    group=FLEET_GROUP,
+    version=FLEET_VERSION,
+)
+
+ALL_KINDS: tuple[KindInfo, ...] = (
+    CLUSTER,
+    PLACEMENT,
+    OVERRIDE,
+    APPLICATION,
+    APPLICATIONSET,
+    GITREPO,
+    CLUSTERGROUP,
+)

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from flotilla import manager
+from flotilla.api.application import DEFAULT_APP_NAMESPACES
 from flotilla.cli import logs
 from flotilla.cli.errors import fail_on_errors
 from flotilla.cli.hubconn import hub_options, hub_target
@@ -82,7 +83,8 @@ def controller() -> None:
     "app_namespaces",
     multiple=True,
     metavar="NS",
-    help="Hub namespace whose Applications are reconciled [default: argocd]. Repeatable.",
+    help="Hub namespace whose Applications, ApplicationSets and GitRepos are reconciled "
+    "[default: argocd, fleet-default]. Repeatable.",
 )
 @click.option(
     "--git-poll-interval",
@@ -157,7 +159,7 @@ def run(
             adoptable_namespaces=frozenset(adoptable),
         ),
         gitops=manager.GitOpsOptions(
-            app_namespaces=frozenset(app_namespaces or ("argocd",)),
+            app_namespaces=frozenset(app_namespaces or DEFAULT_APP_NAMESPACES),
             poll_interval=git_poll_interval,
             rewrites=tuple(pairs),
             cache_dir=git_cache_dir,

@@ -34,7 +34,8 @@ from typing import Any
 
 from flotilla import __version__
 from flotilla.api import ALL_KINDS, GROUP, SYSTEM_NAMESPACE, crd
-from flotilla.api.kinds import APPLICATION, APPLICATIONSET
+from flotilla.api.application import DEFAULT_APP_NAMESPACES
+from flotilla.api.kinds import APPLICATION, APPLICATIONSET, CLUSTERGROUP, GITREPO
 
 CONTROLLER = "flotilla-controller"
 TEMPLATE_READER = "flotilla-template-reader"
@@ -74,9 +75,12 @@ def hub_manifests() -> list[dict[str, Any]]:
     for definition in crds:  # whose CRD it is: `hub install` leaves another's alone
         definition["metadata"]["labels"] = {"app.kubernetes.io/managed-by": "flotilla"}
     # Where Applications live by default (Argo CD's namespace: the seed's ApplicationSet
-    # and `flotilla app create` use it).
-    applications = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}}
-    return [*crds, namespace, applications]
+    # and `flotilla app create` use it), and Fleet's GitRepos (the seed's GitRepo's).
+    homes = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+        for name in DEFAULT_APP_NAMESPACES
+    ]
+    return [*crds, namespace, *homes]
 
 
 _PSA_MODES = ("enforce", "audit", "warn")
@@ -146,7 +150,7 @@ def _controller_rules() -> list[dict[str, Any]]:
         {
             "apiGroups": ["apiextensions.k8s.io"],
             "resources": ["customresourcedefinitions"],
-            "resourceNames": [APPLICATION.crd_name, APPLICATIONSET.crd_name],
+            "resourceNames": [APPLICATION.crd_name, APPLICATIONSET.crd_name, GITREPO.crd_name],
             "verbs": ["get"],
         },
         # GitOps Applications: read, their finalizer and finished operations, and status;
@@ -166,11 +170,27 @@ def _controller_rules() -> list[dict[str, Any]]:
             "resources": [f"{APPLICATION.plural}/status", f"{APPLICATIONSET.plural}/status"],
             "verbs": ["get", "update", "patch"],
         },
-        # Generated Applications name their ApplicationSet as owner with blockOwnerDeletion.
+        # Generated Applications name their ApplicationSet or GitRepo as owner with
+        # blockOwnerDeletion.
         {
             "apiGroups": [APPLICATION.group],
             "resources": [f"{APPLICATIONSET.plural}/finalizers"],
             "verbs": ["update"],
+        },
+        # Fleet's GitRepos and ClusterGroups: read, and their status.
+        {
+            "apiGroups": [GITREPO.group],
+            "resources": [GITREPO.plural, CLUSTERGROUP.plural],
+            "verbs": list(_READ),
+        },
+        {
+            "apiGroups": [GITREPO.group],
+            "resources": [
+                f"{GITREPO.plural}/status",
+                f"{CLUSTERGROUP.plural}/status",
+                f"{GITREPO.plural}/finalizers",
+            ],
+            "verbs": ["get", "update", "patch"],
         },
         # Hub namespaces: a Placement whose namespace is being deleted holds its prunes,
         # and the uid of flotilla-system is the hub's id on the objects it writes.

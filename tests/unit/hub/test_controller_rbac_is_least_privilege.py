@@ -40,8 +40,9 @@ def test_the_controller_writes_only_its_own_kinds_and_events_cluster_wide() -> N
         if "delete" in rule["verbs"]:
             # Only the Applications ApplicationSets generate (and delete as they go).
             assert (rule["apiGroups"], rule["resources"]) == (["argoproj.io"], ["applications"])
-        # argoproj.io: the Applications Flotilla serves (flotilla.api.application).
-        if rule["apiGroups"] not in (["flotilla.io"], ["argoproj.io"], ["", "events.k8s.io"]):
+        # argoproj.io and fleet.cattle.io: the Argo CD and Fleet kinds Flotilla serves.
+        served = (["flotilla.io"], ["argoproj.io"], ["fleet.cattle.io"], ["", "events.k8s.io"])
+        if rule["apiGroups"] not in served:
             # Templates: create only, which the controller sends with dryRun=All so the
             # hub's admission judges what members receive.
             assert WRITES & set(rule["verbs"]) == {"create"}, rule
