@@ -100,4 +100,8 @@ def test_the_image_carries_the_tools_gitops_runs() -> None:
     assert re.search(r"apt-get install[^\n]* git\b", runtime)
     copied = re.search(r"^COPY --from=tools (.+) /usr/local/bin/$", runtime, flags=re.MULTILINE)
     assert copied is not None
-    assert sorted(Path(p).name for p in copied.group(1).split()) == ["flotilla-gotemplate", "helm", "kubectl"]
+    assert sorted(Path(p).name for p in copied.group(1).split()) == [
+        "flotilla-gotemplate",
+        "helm",
+        "kubectl",
+    ]
