@@ -20,13 +20,14 @@ from pathlib import Path
 from flotilla.api import SYSTEM_NAMESPACE
 from flotilla.api.application import DEFAULT_APP_NAMESPACES
 from flotilla.api.crds import KindInfo
-from flotilla.api.kinds import APPLICATION, APPLICATIONSET
+from flotilla.api.kinds import APPLICATION, APPLICATIONSET, GITREPO
 from flotilla.api.labels import HUB_CLUSTER
 from flotilla.clusters.connections import MemberConnections
 from flotilla.clusters.controller import ClusterHealthController
 from flotilla.gitops.appset_controller import ApplicationSetController
 from flotilla.gitops.controller import DEFAULT_POLL, ApplicationController
 from flotilla.gitops.desired import Renderer
+from flotilla.gitops.gitrepo_controller import GitRepoController
 from flotilla.gitops.rendering import Tools
 from flotilla.gitops.sources import GitSources
 from flotilla.gitops.webhook import Push, handler
@@ -93,7 +94,7 @@ async def run(
     hub_name = HUB_CLUSTER
     state: dict[str, ClusterHealthController | None] = {"health": None}
     webhooks: dict[str, ApplicationController] = {}
-    appset_pushes: list[Callable[[Push], int]] = []
+    other_pushes: list[Callable[[Push], int]] = []
 
     async def webhook(request: Request) -> Response:
         gitops = webhooks.get("gitops")
@@ -101,7 +102,7 @@ async def run(
             return Response(503, b"GitOps is not running here (not leading, or off)")
 
         def on_push(push: Push) -> int:
-            return gitops.on_push(push) + sum(other(push) for other in appset_pushes)
+            return gitops.on_push(push) + sum(other(push) for other in other_pushes)
 
         return await handler(
             gitops.webhook_secrets(),
@@ -160,8 +161,16 @@ async def run(
                             helper=options.gitops.gotemplate,
                             poll_interval=options.gitops.poll_interval, leading=leading,
                         )  # fmt: skip
-                        appset_pushes.append(appsets.on_push)
+                        other_pushes.append(appsets.on_push)
                         controllers.create_task(appsets.run(), name="applicationsets")
+                    if await _served(hub, GITREPO):
+                        gitrepos = GitRepoController(
+                            hub, informers, gitops.sources, clock=options.clock,
+                            metrics=metrics, namespaces=options.gitops.app_namespaces,
+                            leading=leading,
+                        )  # fmt: skip
+                        other_pushes.append(gitrepos.on_push)
+                        controllers.create_task(gitrepos.run(), name="gitrepos")
 
         try:
             if options.leader_elect:
@@ -181,7 +190,7 @@ async def run(
                 await lead()
         finally:
             webhooks.clear()
-            appset_pushes.clear()
+            other_pushes.clear()
             metrics.leader.labels(name=options.lease_name).set(0)
 
 

@@ -1,0 +1,198 @@
+"""``flotilla gitrepo``: Fleet GitRepos, their bundles per cluster, and why each cluster is
+a target or not (which target, which label: what Fleet cannot say)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from flotilla.api.fleet import ClusterGroupSpec, GitRepoSpec
+from flotilla.api.kinds import CLUSTERGROUP, GITREPO
+from flotilla.api.labels import CONFIRM_PRUNE_ANNOTATION
+from flotilla.cli.errors import fail_on_errors
+from flotilla.cli.hubconn import HubTarget, hub_options, hub_target
+from flotilla.cli.output import columns, console, dump, row, say
+from flotilla.clusters.registry import list_clusters
+from flotilla.gitops import fleetbundles as fleet
+from flotilla.kube import NotFound, resource_path
+from flotilla.kube.client import MERGE_PATCH
+
+DEFAULT_NAMESPACE = "fleet-default"
+NOT_SERVED = "this hub does not serve GitRepos: run `flotilla hub install`"
+
+
+@click.group()
+def gitrepo() -> None:
+    """Fleet GitRepos: bundles of a git repository deployed to the clusters they target."""
+
+
+def _namespace_option(command: Any) -> Any:
+    return click.option(
+        "-N",
+        "--namespace",
+        "namespace",
+        default=DEFAULT_NAMESPACE,
+        show_default=True,
+        help="The hub namespace the GitRepo lives in.",
+    )(command)
+
+
+def _path(namespace: str | None, name: str | None = None) -> str:
+    return resource_path(GITREPO.api_version, GITREPO.plural, namespace=namespace, name=name)
+
+
+async def _read(target: HubTarget, namespace: str | None, name: str | None) -> Any:
+    async with target.client() as hub:
+        try:
+            return await hub.get(_path(namespace, name))
+        except NotFound:
+            try:
+                await hub.get(_path(namespace), limit="1")
+            except NotFound:
+                raise click.ClickException(NOT_SERVED) from None
+            raise click.ClickException(f"no GitRepo {name!r} in namespace {namespace!r}") from None
+
+
+@gitrepo.command("list")
+@_namespace_option
+@click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table")
+@hub_options
+@fail_on_errors
+def list_command(
+    *, namespace: str, output: str, hub_kubeconfig: Path | None, hub_context: str
+) -> None:
+    """GitRepos with their commit, bundle deployments ready and state."""
+    target = hub_target(hub_kubeconfig, hub_context)
+    items = list((asyncio.run(_read(target, namespace, None))).get("items") or [])
+    if output != "table":
+        dump({"apiVersion": "v1", "kind": "List", "items": items}, output)
+        return
+    table = columns("NAME", "REPO", "COMMIT", "BUNDLEDEPLOYMENTS-READY", "STATUS")
+    for item in items:
+        status = item.get("status") or {}
+        display = status.get("display") or {}
+        row(
+            table,
+            item["metadata"]["name"],
+            (item.get("spec") or {}).get("repo"),
+            str(status.get("commit") or "")[:7],
+            display.get("readyBundleDeployments", ""),
+            display.get("message", ""),
+        )
+    console.print(table)
+
+
+@gitrepo.command("status")
+@click.argument("name")
+@_namespace_option
+@click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text")
+@hub_options
+@fail_on_errors
+def status_command(
+    *, name: str, namespace: str, output: str, hub_kubeconfig: Path | None, hub_context: str
+) -> None:
+    """Each bundle on each cluster, with Fleet's state and why."""
+    target = hub_target(hub_kubeconfig, hub_context)
+    item = asyncio.run(_read(target, namespace, name))
+    if output != "text":
+        dump(item, output)
+        return
+    status = item.get("status") or {}
+    say(f"Commit:  {status.get('commit', '')}")
+    for condition in status.get("conditions") or []:
+        if condition.get("status") != "True" and condition.get("message"):
+            say(f"{condition['type']}: {condition['message']}")
+    table = columns("BUNDLE", "PATH", "CLUSTER", "STATE", "APPLICATION", "MESSAGE")
+    for bundle in status.get("bundles") or []:
+        for cluster in bundle.get("clusters") or []:
+            row(
+                table,
+                bundle.get("name"),
+                bundle.get("path"),
+                cluster.get("cluster"),
+                cluster.get("state"),
+                cluster.get("application"),
+                cluster.get("message"),
+            )
+    console.print(table)
+
+
+@gitrepo.command("targets")
+@click.argument("name")
+@_namespace_option
+@hub_options
+@fail_on_errors
+def targets_command(
+    *, name: str, namespace: str, hub_kubeconfig: Path | None, hub_context: str
+) -> None:
+    """For every registered cluster: the target that chose it, or why none did."""
+    target = hub_target(hub_kubeconfig, hub_context)
+
+    async def run() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+        item = await _read(target, namespace, name)
+        async with target.client() as hub:
+            clusters = await list_clusters(hub)
+            path = resource_path(CLUSTERGROUP.api_version, CLUSTERGROUP.plural, namespace=namespace)
+            groups = list((await hub.get(path)).get("items") or [])
+        return item, clusters, groups
+
+    item, clusters, groups = asyncio.run(run())
+    try:
+        spec = GitRepoSpec.model_validate(item.get("spec") or {})
+    except ValidationError as exc:
+        raise click.ClickException(
+            f"the GitRepo's spec is invalid: {exc.errors()[0]['msg']}"
+        ) from None
+    known = []
+    for group in groups:
+        meta = group["metadata"]
+        try:
+            selector = ClusterGroupSpec.model_validate(group.get("spec") or {}).selector
+        except ValidationError:
+            selector = None
+        known.append(fleet.Group(meta["name"], dict(meta.get("labels") or {}), selector))
+    infos = [
+        fleet.Cluster(c["metadata"]["name"], dict(c["metadata"].get("labels") or {}))
+        for c in clusters
+    ]
+    table = columns("CLUSTER", "TARGET", "WHY")
+    for choice in fleet.choices(spec, infos, known):
+        row(table, choice.cluster, choice.target or "-", choice.why)
+    console.print(table)
+
+
+@gitrepo.command("confirm-delete")
+@click.argument("name")
+@_namespace_option
+@hub_options
+@fail_on_errors
+def confirm_delete(
+    *, name: str, namespace: str, hub_kubeconfig: Path | None, hub_context: str
+) -> None:
+    """Let the GitRepo delete the Applications the deletion guard holds."""
+    target = hub_target(hub_kubeconfig, hub_context)
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    async def run() -> bool:
+        item = await _read(target, namespace, name)
+        guard = (item.get("status") or {}).get("pruneGuard") or []
+        if not any(record.get("blockedDigest") for record in guard):
+            return False
+        async with target.client() as hub:
+            patch = {"metadata": {"annotations": {CONFIRM_PRUNE_ANNOTATION: now}}}
+            await hub.request("PATCH", _path(namespace, name), body=patch, content_type=MERGE_PATCH)
+        return True
+
+    if not asyncio.run(run()):
+        raise click.ClickException(
+            f"the deletion guard holds nothing of {namespace}/{name} now: nothing to confirm"
+        )
+    say(f"deletion confirmed for {namespace}/{name}")
+
+
+__all__ = ["gitrepo"]

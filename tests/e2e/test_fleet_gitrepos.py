@@ -1,0 +1,208 @@
+"""Fleet GitRepos on the local fleet with a real git server: the seed's, verbatim, with a
+fleet.yaml choosing a Kustomize overlay per target; Helm values per target; dependsOn
+holding a bundle until the one it needs is Ready; Fleet's states in the GitRepo's status."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from flotilla.kube import NotFound
+from tests.e2e.controllers import ControllerProcess, Controllers
+from tests.e2e.gitops import HUB, cm, cm_path, member_get
+from tests.e2e.localfleet import LocalFleet
+from tests.e2e.waiting import eventually
+from tests.gitservers import GitDaemon, GitRepo
+
+REPOS = "/apis/fleet.cattle.io/v1alpha1/namespaces/fleet-default/gitrepos"
+APPS = "/apis/argoproj.io/v1alpha1/namespaces/fleet-default/applications"
+PUBLIC = "https://github.com/org/"
+
+# The seed's GitRepo (../shared/seed/multi-cluster-skill.md), as written.
+SEED = """\
+apiVersion: fleet.cattle.io/v1alpha1
+kind: GitRepo
+metadata:
+  name: api-server
+  namespace: fleet-default
+spec:
+  repo: https://github.com/org/api-server
+  branch: main
+  paths:
+  - k8s/
+  targets:
+  - clusterSelector:
+      matchLabels:
+        env: production
+    name: production
+  - clusterSelector:
+      matchLabels:
+        env: staging
+    name: staging
+"""
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, GitDaemon]]:
+    root = tmp_path_factory.mktemp("served")
+    with GitDaemon(root) as daemon:
+        yield root, daemon
+
+
+@pytest.fixture(scope="module")
+def fleet_controller(controllers: Controllers, served: tuple[Path, GitDaemon]) -> ControllerProcess:
+    return controllers.start("--git-url-rewrite", f"{PUBLIC}={served[1].url('')}")
+
+
+async def gitrepo_of(fleet: LocalFleet, name: str) -> dict[str, Any]:
+    async with fleet.client(HUB) as client:
+        found: dict[str, Any] = await client.get(f"{REPOS}/{name}")
+        return found
+
+
+def states(repo: dict[str, Any]) -> dict[tuple[str, str], str]:
+    return {
+        (bundle["name"], cluster["cluster"]): cluster["state"]
+        for bundle in (repo.get("status") or {}).get("bundles") or []
+        for cluster in bundle.get("clusters") or []
+    }
+
+
+async def wait_states(
+    fleet: LocalFleet, name: str, expected: dict[tuple[str, str], str], *, what: str
+) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+
+    async def done() -> bool:
+        seen["repo"] = await gitrepo_of(fleet, name)
+        return states(seen["repo"]) == expected
+
+    await eventually(done, timeout=90, what=what)
+    return seen["repo"]
+
+
+@contextlib.asynccontextmanager
+async def gitrepo(fleet: Any, body: dict[str, Any]) -> Any:
+    async with fleet.client(HUB) as client:
+        await client.create(REPOS, body)
+    try:
+        yield
+    finally:
+        async with fleet.client(HUB) as client:
+            with contextlib.suppress(NotFound):
+                await client.delete(f"{REPOS}/{body['metadata']['name']}",
+                                    propagationPolicy="Foreground")  # fmt: skip
+
+        async def gone() -> bool:
+            async with fleet.client(HUB) as client:
+                items = (await client.list(APPS)).get("items") or []
+            return not [
+                i for i in items if i["metadata"]["name"].startswith(body["metadata"]["name"])
+            ]
+
+        await eventually(gone, timeout=60, what="the GitRepo's Applications gone")
+
+
+async def test_the_seeds_gitrepo_works_as_written(
+    fleet: LocalFleet, fleet_controller: ControllerProcess, served: tuple[Path, GitDaemon]
+) -> None:
+    repo = GitRepo.create(served[0], "api-server")
+    overlay = "resources: [../../base]\nnamePrefix: {env}-\n"
+    sha = repo.commit({
+        "k8s/fleet.yaml": "defaultNamespace: api-server\nkustomize: {dir: overlays/production}\n"
+                          "targetCustomizations:\n- name: staging\n"
+                          "  clusterSelector: {matchLabels: {env: staging}}\n"
+                          "  kustomize: {dir: overlays/staging}\n",
+        "k8s/base/kustomization.yaml": "resources: [api.yaml]\n",
+        "k8s/base/api.yaml": cm("api", {"tier": "api"}),
+        "k8s/overlays/production/kustomization.yaml": overlay.format(env="production"),
+        "k8s/overlays/staging/kustomization.yaml": overlay.format(env="staging"),
+    }, "api-server for fleet")  # fmt: skip
+    async with gitrepo(fleet, yaml.safe_load(SEED)):
+        expected = {("api-server-k8s", c): "Ready" for c in ("us-east", "eu-west", "ap-south")}
+        found = await wait_states(fleet, "api-server", expected, what="Ready on all three")
+        status = found["status"]
+        assert status["commit"] == sha
+        assert status["display"]["readyBundleDeployments"] == "3/3"
+        for member in ("us-east", "eu-west"):
+            live = await member_get(fleet, member, cm_path("api-server", "production-api"))
+            assert live is not None and live["data"] == {"tier": "api"}, member
+        staging = await member_get(fleet, "ap-south", cm_path("api-server", "staging-api"))
+        assert staging is not None
+        assert await member_get(fleet, "ap-south", cm_path("api-server", "production-api")) is None
+        targets = fleet.flotilla("gitrepo", "targets", "api-server")
+        assert targets.returncode == 0, targets.stderr
+        assert re.search(r"ap-south\s+staging\s+target staging matches", targets.stdout), (
+            targets.stdout
+        )
+        listed = fleet.flotilla("gitrepo", "list")
+        assert listed.returncode == 0, listed.stderr
+        assert re.search(
+            r"api-server\s+https://github.com/org/api-server\s+\w{7}\s+3/3", listed.stdout
+        )
+
+
+async def test_helm_values_per_target_and_depends_on(
+    fleet: LocalFleet, fleet_controller: ControllerProcess, served: tuple[Path, GitDaemon]
+) -> None:
+    name = f"shop-{uuid.uuid4().hex[:6]}"
+    repo = GitRepo.create(served[0], name)
+    never_ready = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: db}\nspec:\n"
+        "  selector: {matchLabels: {app: db}}\n  template:\n    metadata: {labels: {app: db}}\n"
+        "    spec:\n      nodeSelector: {nowhere: 'true'}\n"
+        "      containers: [{name: db, image: db}]\n"
+    )
+    repo.commit({
+        "db/fleet.yaml": f"defaultNamespace: {name}\nlabels: {{tier: data}}\n",
+        "db/db.yaml": never_ready,
+        "web/fleet.yaml": f"defaultNamespace: {name}\n"
+                          "dependsOn: [{selector: {matchLabels: {tier: data}}}]\n"
+                          "helm:\n  values: {replicas: 1}\n"
+                          "targetCustomizations:\n- name: prod\n"
+                          "  clusterSelector: {matchLabels: {env: production}}\n"
+                          "  helm: {values: {replicas: 3}}\n",
+        "web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        "web/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n"
+                                 "data: {replicas: '{{ .Values.replicas }}'}\n",
+    }, "db never ready")  # fmt: skip
+    body = {
+        "apiVersion": "fleet.cattle.io/v1alpha1", "kind": "GitRepo",
+        "metadata": {"name": name, "namespace": "fleet-default"},
+        "spec": {"repo": f"{PUBLIC}{name}", "branch": "main", "paths": ["db", "web"],
+                 "pollingInterval": "2s",
+                 "targets": [{"clusterSelector": {"matchExpressions": [
+                     {"key": "env", "operator": "In", "values": ["production", "staging"]}]}}]},
+    }  # fmt: skip
+    async with gitrepo(fleet, body):
+
+        async def web_waits() -> bool:
+            found = await gitrepo_of(fleet, name)
+            clusters = {c["cluster"]: c for b in found.get("status", {}).get("bundles", [])
+                        if b["name"] == f"{name}-web" for c in b["clusters"]}  # fmt: skip
+            return len(clusters) == 3 and all(
+                c["state"] == "WaitApplied" and "waiting for" in c["message"]
+                for c in clusters.values()
+            )
+
+        await eventually(web_waits, timeout=60, what="web waiting for db")
+        async with fleet.client(HUB) as client:
+            items = (await client.list(APPS)).get("items") or []
+        names = {i["metadata"]["name"] for i in items}
+        assert f"{name}-db-us-east" in names and f"{name}-web-us-east" not in names
+        # db becomes Ready (a ConfigMap instead): web follows, with its values per target.
+        repo.commit({"db/db.yaml": cm("db", {"ok": "yes"})}, "db ready")
+        expected = {(f"{name}-{b}", c): "Ready" for b in ("db", "web")
+                    for c in ("us-east", "eu-west", "ap-south")}  # fmt: skip
+        await wait_states(fleet, name, expected, what="db and web Ready everywhere")
+        east = await member_get(fleet, "us-east", cm_path(name, "web"))
+        south = await member_get(fleet, "ap-south", cm_path(name, "web"))
+        assert east is not None and east["data"] == {"replicas": "3"}
+        assert south is not None and south["data"] == {"replicas": "1"}
