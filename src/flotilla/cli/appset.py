@@ -10,7 +10,6 @@ whether the cluster was chosen and which label decided.
 from __future__ import annotations
 
 import asyncio
-import datetime
 import json
 import sys
 from pathlib import Path
@@ -20,8 +19,8 @@ import click
 import yaml
 
 from flotilla.api.kinds import APPLICATIONSET
-from flotilla.api.labels import CONFIRM_PRUNE_ANNOTATION
 from flotilla.cli.app import DEFAULT_APP_NAMESPACE
+from flotilla.cli.confirming import confirm_deletion
 from flotilla.cli.errors import fail_on_errors
 from flotilla.cli.gitcache import git_cache
 from flotilla.cli.hubconn import HubTarget, hub_options, hub_target
@@ -35,7 +34,6 @@ from flotilla.gitops.ownedapps import DIGEST_ANNOTATION
 from flotilla.gitops.repositories import SECRET_TYPE_LABEL
 from flotilla.gitops.sources import GitSources
 from flotilla.kube import Forbidden, KubeClient, NotFound, resource_path
-from flotilla.kube.client import MERGE_PATCH
 
 NOT_SERVED = "this hub does not serve ApplicationSets: run `flotilla hub install`"
 
@@ -339,23 +337,12 @@ def confirm_delete(
     """Let the ApplicationSet delete the Applications the deletion guard holds."""
     namespace, name = _split(name, app_namespace)
     target = hub_target(hub_kubeconfig, hub_context)
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-    async def run() -> bool:
-        item = await _read(target, namespace, name)
-        guard = (item.get("status") or {}).get("pruneGuard") or []
-        if not any(record.get("blockedDigest") for record in guard):
-            return False
-        async with target.client() as hub:
-            patch = {"metadata": {"annotations": {CONFIRM_PRUNE_ANNOTATION: now}}}
-            await hub.request("PATCH", _path(namespace, name), body=patch, content_type=MERGE_PATCH)
-        return True
-
-    if not asyncio.run(run()):
-        raise click.ClickException(
-            f"the deletion guard holds nothing of {namespace}/{name} now: nothing to confirm"
-        )
-    say(f"deletion confirmed for {namespace}/{name}")
+    confirm_deletion(
+        target,
+        _path(namespace, name),
+        lambda: _read(target, namespace, name),
+        shown=f"{namespace}/{name}",
+    )
 
 
 __all__ = ["appset"]

@@ -4,7 +4,6 @@ a target or not (which target, which label: what Fleet cannot say)."""
 from __future__ import annotations
 
 import asyncio
-import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +12,13 @@ from pydantic import ValidationError
 
 from flotilla.api.fleet import ClusterGroupSpec, GitRepoSpec
 from flotilla.api.kinds import CLUSTERGROUP, GITREPO
-from flotilla.api.labels import CONFIRM_PRUNE_ANNOTATION
+from flotilla.cli.confirming import confirm_deletion
 from flotilla.cli.errors import fail_on_errors
 from flotilla.cli.hubconn import HubTarget, hub_options, hub_target
 from flotilla.cli.output import columns, console, dump, row, say
 from flotilla.clusters.registry import list_clusters
 from flotilla.gitops import fleetbundles as fleet
 from flotilla.kube import NotFound, resource_path
-from flotilla.kube.client import MERGE_PATCH
 
 DEFAULT_NAMESPACE = "fleet-default"
 NOT_SERVED = "this hub does not serve GitRepos: run `flotilla hub install`"
@@ -176,23 +174,12 @@ def confirm_delete(
 ) -> None:
     """Let the GitRepo delete the Applications the deletion guard holds."""
     target = hub_target(hub_kubeconfig, hub_context)
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-    async def run() -> bool:
-        item = await _read(target, namespace, name)
-        guard = (item.get("status") or {}).get("pruneGuard") or []
-        if not any(record.get("blockedDigest") for record in guard):
-            return False
-        async with target.client() as hub:
-            patch = {"metadata": {"annotations": {CONFIRM_PRUNE_ANNOTATION: now}}}
-            await hub.request("PATCH", _path(namespace, name), body=patch, content_type=MERGE_PATCH)
-        return True
-
-    if not asyncio.run(run()):
-        raise click.ClickException(
-            f"the deletion guard holds nothing of {namespace}/{name} now: nothing to confirm"
-        )
-    say(f"deletion confirmed for {namespace}/{name}")
+    confirm_deletion(
+        target,
+        _path(namespace, name),
+        lambda: _read(target, namespace, name),
+        shown=f"{namespace}/{name}",
+    )
 
 
 __all__ = ["gitrepo"]
