@@ -14,6 +14,7 @@ their sync and health) plus the deletion guard's memory, which Argo CD does not 
 
 from __future__ import annotations
 
+import datetime
 from typing import Any, Literal
 
 from pydantic import Field
@@ -21,6 +22,7 @@ from pydantic import Field
 from flotilla.api.application import MAX_LIST
 from flotilla.api.meta import Condition, Model
 from flotilla.api.placement import MAX_NAME_LENGTH, PruneRecord
+from flotilla.api.selectors import LabelSelectorRequirement
 
 MAX_GENERATORS = 20
 MAX_TEMPLATE_PATCH = 64 * 1024
@@ -69,6 +71,32 @@ class PreservedFields(Model):
     labels: list[str] = Field(default_factory=list, max_length=MAX_LIST)
 
 
+class RollingSyncStep(Model):
+    match_expressions: list[LabelSelectorRequirement] = Field(
+        default_factory=list,
+        max_length=MAX_LIST,
+        description="The generated Applications (by their labels) this step updates; "
+        "none: every one no earlier step took.",
+    )
+    max_update: int | None = Field(
+        default=None, ge=1, description="At most this many at a time (default: all of the step)."
+    )
+
+
+class RollingSync(Model):
+    steps: list[RollingSyncStep] = Field(default_factory=list, max_length=MAX_LIST)
+    bake_time: str = Field(
+        default="0s",
+        max_length=32,
+        description="How long a step's Applications must stay Healthy before the next step.",
+    )
+
+
+class Strategy(Model):
+    type: Literal["AllAtOnce", "RollingSync"] = "AllAtOnce"
+    rolling_sync: RollingSync | None = None
+
+
 class ApplicationSetSpec(Model):
     generators: list[dict[str, Any]] = Field(
         min_length=1, max_length=MAX_GENERATORS, description="Each gives parameter sets."
@@ -84,6 +112,11 @@ class ApplicationSetSpec(Model):
         description="A Go template giving YAML merged into each rendered Application.",
     )
     sync_policy: ApplicationSetSyncPolicy | None = None
+    strategy: Strategy | None = Field(
+        default=None,
+        description="RollingSync: changes reach the Applications step by step, each gated on "
+        "the previous one Healthy, and go back when a step turns Degraded.",
+    )
     preserved_fields: PreservedFields | None = Field(
         default=None,
         description="Labels and annotations of generated Applications kept as others set them.",
@@ -102,6 +135,26 @@ class ApplicationSetResource(Model):
     health: dict[str, str] | None = Field(default=None, description="Its health.")
 
 
+class RolloutStep(Model):
+    step: int
+    applications: list[str] = Field(default_factory=list)
+    phase: str = Field(default="Waiting", description="Waiting, Progressing, Baking, Done.")
+    started_at: datetime.datetime | None = None
+    healthy_since: datetime.datetime | None = None
+
+
+class Rollout(Model):
+    """One change rolled out step by step: its record, kept until the next change."""
+
+    target: str = Field(description="Digest of what the rollout brings the Applications to.")
+    phase: str = Field(description="Progressing, Succeeded or RolledBack.")
+    message: str = Field(default="", max_length=4096)
+    started_at: datetime.datetime | None = None
+    finished_at: datetime.datetime | None = None
+    steps: list[RolloutStep] = Field(default_factory=list)
+    updated: list[str] = Field(default_factory=list, description="Applications changed so far.")
+
+
 class ApplicationSetStatus(Model):
     observed_generation: int | None = None
     conditions: list[Condition] = Field(
@@ -118,6 +171,7 @@ class ApplicationSetStatus(Model):
     prune_confirmation_used: str = Field(
         default="", description="The delete confirmation a pass has used (it counts once)."
     )
+    rollout: Rollout | None = Field(default=None, description="The last RollingSync rollout.")
 
 
 __all__ = [
@@ -129,5 +183,10 @@ __all__ = [
     "ApplicationTemplate",
     "ApplicationsSync",
     "PreservedFields",
+    "RollingSync",
+    "RollingSyncStep",
+    "Rollout",
+    "RolloutStep",
+    "Strategy",
     "TemplateMetadata",
 ]

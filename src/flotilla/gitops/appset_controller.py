@@ -36,12 +36,13 @@ from flotilla.api.applicationset import (
     MAX_STATUS_APPLICATIONS,
     ApplicationSetResource,
     ApplicationSetStatus,
+    RollingSync,
 )
 from flotilla.api.kinds import APPLICATION, APPLICATIONSET
 from flotilla.api.labels import HUB_CLUSTER
 from flotilla.api.meta import set_condition
 from flotilla.clusters.connections import CredentialsProblem, decode_credentials, secret_ref
-from flotilla.gitops import appsets
+from flotilla.gitops import appsets, rollouts
 from flotilla.gitops.generators import git_urls
 from flotilla.gitops.ownedapps import OwnedApplications, Owner
 from flotilla.gitops.sources import GitSources
@@ -215,6 +216,27 @@ class ApplicationSetController:
     ) -> Result:
         spec = appsets.spec_of(appset)
         policy = spec.sync_policy.applications_sync if spec.sync_policy else None
+        strategy = spec.strategy
+        rolling = strategy.rolling_sync if strategy and strategy.type == "RollingSync" else None
+        decision: rollouts.Decision | None = None
+        updates = None
+        if rolling is not None:
+            steps: RollingSync = rolling
+
+            def rolled(planned: list[dict[str, Any]]) -> list[dict[str, Any]]:
+                nonlocal decision
+                live = self._owned.existing(appset["metadata"]["namespace"])
+                decision = rollouts.decide(
+                    steps,
+                    status.rollout,
+                    wanted=out.applications,
+                    pending=planned,
+                    live=live,
+                    now=now,
+                )
+                return decision.writes
+
+            updates = rolled
         done = await self._owned.converge(
             Owner.of(appset),
             out.applications,
@@ -223,12 +245,16 @@ class ApplicationSetController:
             guard=status.prune_guard,
             confirmation_used=status.prune_confirmation_used,
             now=now,
+            updates=updates,
         )
+        wait = None
+        if decision is not None:
+            status.rollout, wait = decision.record, decision.wait
         status.prune_guard, status.prune_confirmation_used = done.guard, done.confirmation_used
         existing = self._owned.existing(appset["metadata"]["namespace"])
         status.resources = self._resources(out.applications, existing)
         errors = [*out.errors, *done.errors]
-        retry = STALE_RETRY if done.conflicted else None
+        retry = STALE_RETRY if done.conflicted else wait
         if errors:
             message = "; ".join(errors)[:4000]
             for kind, value in (("ErrorOccurred", "True"), ("ResourcesUpToDate", "False")):

@@ -20,7 +20,7 @@ import copy
 import datetime
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -256,7 +256,10 @@ class OwnedApplications:
         guard: Sequence[PruneRecord],
         confirmation_used: str,
         now: datetime.datetime,
+        updates: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
     ) -> Outcome:
+        """Make ``wanted`` true; ``updates`` picks, from the updates planned, what to
+        write now (a rollout's step, or its rollback)."""
         existing = self.existing(owner.namespace)
         steps = plan(
             wanted, existing, uid=owner.uid, policy=policy, deletes_allowed=deletes_allowed
@@ -277,7 +280,7 @@ class OwnedApplications:
             out.guard = []
         for app in steps.create:
             out.errors += await self._write(app, create=True)
-        for app in steps.update:
+        for app in updates(steps.update) if updates is not None else steps.update:
             version = existing[app["metadata"]["name"]]["metadata"]["resourceVersion"]
             body = {**app, "metadata": {**app["metadata"], "resourceVersion": version}}
             problems = await self._write(body, create=False)
