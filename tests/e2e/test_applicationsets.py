@@ -5,6 +5,7 @@ git directories in a matrix with Go templates; applicationsSync; deletion with t
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import re
 import uuid
@@ -384,3 +385,107 @@ async def test_a_broken_generator_is_reported_and_deletes_nothing(
         assert set(await apps_of(fleet, name)) == {f"{name}-us-east", f"{name}-eu-west"}
     finally:
         await delete_appset(fleet, name)
+
+
+NEVER_READY = (
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n"
+    "  progressDeadlineSeconds: 1\n  selector: {matchLabels: {app: web}}\n  template:\n"
+    "    metadata: {labels: {app: web}}\n    spec:\n      nodeSelector: {nowhere: 'true'}\n"
+    "      containers: [{name: web, image: web}]\n"
+)
+
+
+async def test_a_progressive_rollout_goes_step_by_step_and_rolls_back_a_degraded_step(
+    fleet: LocalFleet, appsets: ControllerProcess, served: tuple[Path, GitDaemon]
+) -> None:
+    name = f"roll-{uuid.uuid4().hex[:6]}"
+    repo = GitRepo.create(served[0], name)
+    repo.commit({"v1/cm.yaml": cm("web", {"v": "1"}), "v2/cm.yaml": cm("web", {"v": "2"}),
+                 "bad/web.yaml": NEVER_READY}, "three versions")  # fmt: skip
+    elements = [
+        {"cluster": c, "env": e}
+        for c, e in (("us-east", "production"), ("eu-west", "production"), ("ap-south", "staging"))
+    ]
+    appset = {
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
+        "metadata": {"name": name, "namespace": "argocd"},
+        "spec": {
+            "generators": [{"list": {"elements": elements}}],
+            "strategy": {"type": "RollingSync", "rollingSync": {"bakeTime": "1s", "steps": [
+                {"matchExpressions": [{"key": "env", "operator": "In", "values": ["staging"]}]},
+                {"matchExpressions": [{"key": "env", "operator": "In", "values": ["production"]}],
+                 "maxUpdate": 1},
+            ]}},
+            "template": {
+                "metadata": {"name": f"{name}-{{{{cluster}}}}", "labels": {"env": "{{env}}"}},
+                "spec": {
+                    "project": "default",
+                    "source": {"repoURL": repo.url_file, "targetRevision": "main", "path": "v1"},
+                    "destination": {"name": "{{cluster}}", "namespace": name},
+                    "syncPolicy": {"automated": {}, "syncOptions": ["CreateNamespace=true"]},
+                },
+            },
+        },
+    }  # fmt: skip
+    clusters = ("us-east", "eu-west", "ap-south")
+
+    async def paths() -> dict[str, str]:
+        return {n.removeprefix(f"{name}-"): a["spec"]["source"]["path"]
+                for n, a in (await apps_of(fleet, name)).items()}  # fmt: skip
+
+    async def all_healthy() -> bool:
+        found = await apps_of(fleet, name)
+        return len(found) == 3 and all(
+            (a.get("status") or {}).get("health", {}).get("status") == "Healthy"
+            for a in found.values()
+        )
+
+    async def set_path(path: str) -> None:
+        async with fleet.client(HUB) as client:
+            await client.merge_patch(f"{APPSETS}/{name}", {"spec": {"template": {"spec": {
+                "source": {"path": path}}}}})  # fmt: skip
+
+    async def rollout(phase: str) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+
+        async def done() -> bool:
+            seen["r"] = ((await appset_of(fleet, name)).get("status") or {}).get("rollout") or {}
+            return seen["r"].get("phase") == phase
+
+        await eventually(done, timeout=90, what=f"the rollout {phase}")
+        return seen["r"]
+
+    await apply_appset(fleet, appset)
+    try:
+        await eventually(all_healthy, timeout=60, what="three Applications at v1, Healthy")
+        # A good change: staging first, then production one at a time; all of it lands.
+        await set_path("v2")
+        record = await rollout("Succeeded")
+        assert [s["applications"] for s in record["steps"]] == [
+            [f"{name}-ap-south"],
+            [f"{name}-eu-west", f"{name}-us-east"],
+        ]
+        assert await paths() == dict.fromkeys(clusters, "v2")
+        starts = [datetime.datetime.fromisoformat(s["startedAt"]) for s in record["steps"]]
+        healthy = datetime.datetime.fromisoformat(record["steps"][0]["healthySince"])
+        assert starts[1] >= healthy + datetime.timedelta(seconds=1), "production after the bake"
+        live = await member_get(fleet, "us-east", cm_path(name, "web"))
+        assert live is not None and live["data"] == {"v": "2"}
+
+        # A bad change: staging turns Degraded, is put back, production never sees it.
+        await eventually(all_healthy, timeout=60, what="Healthy again before the next change")
+        await set_path("bad")
+        record = await rollout("RolledBack")
+        assert f"{name}-ap-south turned Degraded" in record["message"]
+        await eventually(lambda: _equals(paths, dict.fromkeys(clusters, "v2")), timeout=30,
+                         what="staging put back at v2")  # fmt: skip
+        shown = fleet.flotilla("appset", "rollout", name)
+        assert shown.returncode == 0 and "Rollout:   RolledBack" in shown.stdout, shown.stderr
+        found = condition(await appset_of(fleet, name), "RolloutProgressing")
+        assert found.get("status") == "False" and found.get("reason") == "RolloutRolledBack"
+    finally:
+        await delete_appset(fleet, name)
+
+
+async def _equals(probe: Any, expected: Any) -> bool:
+    return bool(await probe() == expected)

@@ -323,6 +323,51 @@ def get_command(
     console.print(apps)
 
 
+# -- rollout ------------------------------------------------------------------------------
+
+
+@appset.command("rollout")
+@click.argument("name")
+@_namespace_option
+@click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text")
+@hub_options
+@fail_on_errors
+def rollout_command(
+    *, name: str, app_namespace: str, output: str, hub_kubeconfig: Path | None, hub_context: str
+) -> None:
+    """The last progressive rollout (strategy RollingSync): its steps and how each went."""
+    namespace, name = _split(name, app_namespace)
+    target = hub_target(hub_kubeconfig, hub_context)
+    item = asyncio.run(_read(target, namespace, name))
+    record = (item.get("status") or {}).get("rollout")
+    if output != "text":
+        dump(record or {}, output)
+        return
+    if not record:
+        say(f"{namespace}/{name} has had no rollout (strategy RollingSync rolls changes out)")
+        return
+    say(f"Rollout:   {record.get('phase')}")
+    say(f"Started:   {record.get('startedAt', '')}")
+    if record.get("finishedAt"):
+        say(f"Finished:  {record['finishedAt']}")
+    if record.get("message"):
+        say(f"Message:   {record['message']}")
+    updated = set(record.get("updated") or [])
+    table = columns("STEP", "PHASE", "APPLICATIONS", "CHANGED", "STARTED", "HEALTHY SINCE")
+    for step in record.get("steps") or []:
+        apps = step.get("applications") or []
+        row(
+            table,
+            step.get("step"),
+            step.get("phase"),
+            ", ".join(apps),
+            f"{len(updated & set(apps))}/{len(apps)}",
+            step.get("startedAt", ""),
+            step.get("healthySince", ""),
+        )
+    console.print(table)
+
+
 # -- confirm-delete -------------------------------------------------------------------------
 
 

@@ -250,6 +250,16 @@ class ApplicationSetController:
         wait = None
         if decision is not None:
             status.rollout, wait = decision.record, decision.wait
+        if status.rollout is not None:
+            going = status.rollout.phase == "Progressing"
+            set_condition(
+                status.conditions,
+                type="RolloutProgressing",
+                status="True" if going else "False",
+                reason=f"Rollout{status.rollout.phase}",
+                message=status.rollout.message,
+                now=now,
+            )
         status.prune_guard, status.prune_confirmation_used = done.guard, done.confirmation_used
         existing = self._owned.existing(appset["metadata"]["namespace"])
         status.resources = self._resources(out.applications, existing)
