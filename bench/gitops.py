@@ -12,7 +12,13 @@
    against the same rendered manifests applied directly in the same run; git fetches (info/refs
    requests seen by the server) per commit; controller memory per Application (PSS).
 
-Usage: python bench/gitops.py [--commits 20] [--apps 200] [--parts webhook,poll,scale]
+4. appset: an ApplicationSet of --elements list elements x the 3 clusters (300
+   Applications by default, 2 ConfigMaps each): time until all are generated on the hub and
+   until all converged, against the same manifests applied directly in the same run;
+   controller memory per generated Application.
+
+Usage: python bench/gitops.py [--commits 20] [--apps 200] [--elements 100]
+                              [--parts webhook,poll,scale,appset]
 Needs the fleet's addresses free: stop a running dev fleet first (`flotilla dev down`).
 """
 
@@ -44,9 +50,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.gitservers import GitHttpServer, GitRepo, free_port, git
 
 APPS = "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications"
+APPSETS = "/apis/argoproj.io/v1alpha1/namespaces/argocd/applicationsets"
 SECRETS = resource_path("v1", "secrets", namespace="flotilla-system")
 WEBHOOK_KEY = uuid.uuid4().hex
-PARTS = ("webhook", "poll", "scale")
+PARTS = ("webhook", "poll", "scale", "appset")
 
 
 class GitOpsBench(Bench):
@@ -229,10 +236,67 @@ class GitOpsBench(Bench):
             "per_app": (pss_after - pss_before) * 1024 / count,
         }  # fmt: skip
 
-    async def _converged(self, namespace: str, count: int, value: str) -> None:
+    async def appset(
+        self, repo: GitRepo, server: GitHttpServer, name: str, elements: int
+    ) -> dict[str, float]:
+        """An ApplicationSet: ``elements`` list elements x the 3 clusters, each Application
+        2 ConfigMaps; until all are generated, then until all converged."""
+        url = server.url(name)
+        namespace = "bench-appset"
+        repo.commit({f"apps/{i:03d}/cm.yaml": _pair(i, "1") for i in range(elements)}, "apps")
+        body = {
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
+            "metadata": {"name": "bench", "namespace": "argocd"},
+            "spec": {
+                "generators": [{"matrix": {"generators": [
+                    {"list": {"elements": [{"i": f"{i:03d}"} for i in range(elements)]}},
+                    {"clusters": {}},
+                ]}}],
+                "template": {
+                    "metadata": {"name": "bench-{{i}}-{{name}}"},
+                    "spec": {
+                        "project": "default",
+                        "source": {"repoURL": url, "targetRevision": "main", "path": "apps/{{i}}"},
+                        "destination": {"name": "{{name}}", "namespace": namespace},
+                        "syncPolicy": {"automated": {"prune": True},
+                                       "syncOptions": ["CreateNamespace=true"]},
+                    },
+                },
+            },
+        }  # fmt: skip
+        total = elements * len(self.members)
+        pss_before = _pss_kib(self.controller.pid) if self.controller else 0
+        start = time.perf_counter()
+        async with self.client("hub", timeout=30) as hub:
+            await hub.create(APPSETS, body)
+            for _ in range(6000):
+                if len((await hub.list(APPS)).get("items") or []) >= total:
+                    break
+                await asyncio.sleep(0.1)
+        generated = time.perf_counter() - start
+        await self._converged(namespace, elements, "1", spread=False)
+        converged = time.perf_counter() - start
+        await asyncio.sleep(3)
+        pss_after = _pss_kib(self.controller.pid) if self.controller else 0
+        direct = await self._direct(elements, "direct-appset", "1", spread=False)
+        async with self.client("hub", timeout=30) as hub:
+            await hub.delete(f"{APPSETS}/bench")
+        await self.delete_apps()
+        return {
+            "generated": generated, "converged": converged, "direct": direct, "total": total,
+            "per_app": (pss_after - pss_before) * 1024 / total,
+        }  # fmt: skip
+
+    def _pairs_of(self, index: int, count: int, *, spread: bool) -> range:
+        """Which pairs member ``index`` holds: one member each (spread) or all of them."""
+        return range(index, count, len(self.members)) if spread else range(count)
+
+    async def _converged(
+        self, namespace: str, count: int, value: str, *, spread: bool = True
+    ) -> None:
         path = resource_path("v1", "configmaps", namespace=namespace)
-        expected = {m: 2 * len(range(i, count, len(self.members))) for i, m in
-                    enumerate(self.members)}  # fmt: skip
+        expected = {m: 2 * len(self._pairs_of(i, count, spread=spread))
+                    for i, m in enumerate(self.members)}  # fmt: skip
         deadline = time.monotonic() + 600
         async with contextlib.AsyncExitStack() as stack:
             clients = {m: await stack.enter_async_context(self.client(m)) for m in self.members}
@@ -250,7 +314,9 @@ class GitOpsBench(Bench):
                 await asyncio.sleep(0.25)
         raise TimeoutError(f"{count} applications did not converge to v={value}")
 
-    async def _direct(self, count: int, namespace: str, value: str) -> float:
+    async def _direct(
+        self, count: int, namespace: str, value: str, *, spread: bool = True
+    ) -> float:
         """The same objects, server-side applied directly, 16 at a time per member."""
         start = time.perf_counter()
 
@@ -272,7 +338,7 @@ class GitOpsBench(Bench):
                         await client.apply(path, manifest, field_manager="direct")
 
                 manifests = [
-                    doc for i in range(index, count, len(self.members))
+                    doc for i in self._pairs_of(index, count, spread=spread)
                     for doc in _pair_objects(i, value)
                 ]  # fmt: skip
                 await asyncio.gather(*(apply(m) for m in manifests))
@@ -361,6 +427,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--commits", type=int, default=20)
     parser.add_argument("--apps", type=int, default=200)
+    parser.add_argument("--elements", type=int, default=100, help="appset: list elements")
     parser.add_argument("--parts", default=",".join(PARTS), help=", ".join(PARTS))
     args = parser.parse_args()
     parts = set(args.parts.split(","))
@@ -424,6 +491,17 @@ async def _parts(
             f"{found['commit_fetches']:.0f}"
         )
         lines.append(f"controller memory per application: {found['per_app'] / 1024:.0f} KiB PSS")
+    if "appset" in parts:
+        repo = GitRepo.create(root, "appset")
+        found = await bench.appset(repo, server, "appset", args.elements)
+        lines.append(
+            f"appset, {found['total']:.0f} applications ({args.elements} elements x 3 clusters): "
+            f"generated in {found['generated']:.2f} s, converged in {found['converged']:.2f} s; "
+            f"direct SSA {found['direct']:.2f} s, ratio {found['converged'] / found['direct']:.2f}"
+        )
+        lines.append(
+            f"  controller memory per generated application: {found['per_app'] / 1024:.0f} KiB PSS"
+        )
 
 
 if __name__ == "__main__":

@@ -61,6 +61,8 @@ logger = logging.getLogger(__name__)
 ERROR_RETRY = 10.0
 """Seconds before an ApplicationSet whose generation failed is looked at again."""
 STALE_RETRY = 0.2
+SETTLE = 1.0
+"""Seconds an owner waits after one of its Applications changed (they come in bursts)."""
 
 
 class ApplicationSetController:
@@ -152,7 +154,9 @@ class ApplicationSetController:
         meta = event.object.get("metadata") or {}
         for ref in meta.get("ownerReferences") or []:
             if ref.get("kind") == "ApplicationSet" and ref.get("controller"):
-                self.queue.add(f"{meta.get('namespace')}/{ref.get('name')}")
+                # An Application's status moves often (every sync, every health change):
+                # its owner looks again at most once a second for all of them.
+                self.queue.add_after(f"{meta.get('namespace')}/{ref.get('name')}", SETTLE)
 
     # -- reconcile --------------------------------------------------------------------------
 

@@ -64,6 +64,8 @@ BUNDLE_LABEL = "fleet.cattle.io/bundle-name"
 CLUSTER_LABEL = "fleet.cattle.io/cluster"
 REPO_LABEL = "fleet.cattle.io/repo-name"
 STALE_RETRY = 0.2
+SETTLE = 1.0
+"""Seconds an owner waits after one of its Applications changed (they come in bursts)."""
 ERROR_RETRY = 10.0
 WAITING_RETRY = 2.0
 """Seconds between looks while a bundle waits for one it depends on."""
@@ -161,7 +163,9 @@ class GitRepoController:
         meta = event.object.get("metadata") or {}
         for ref in meta.get("ownerReferences") or []:
             if ref.get("kind") == "GitRepo" and ref.get("controller"):
-                self.queue.add(f"{meta.get('namespace')}/{ref.get('name')}")
+                # An Application's status moves often (every sync, every health change):
+                # its owner looks again at most once a second for all of them.
+                self.queue.add_after(f"{meta.get('namespace')}/{ref.get('name')}", SETTLE)
 
     # -- reconcile --------------------------------------------------------------------------
 

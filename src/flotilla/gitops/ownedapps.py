@@ -16,11 +16,12 @@ waits for a confirmation, and nothing is deleted when the owner could not say al
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import datetime
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,8 @@ from flotilla.propagation import pruning
 from flotilla.runtime.informer import Informer
 
 FIELD_MANAGER = "flotilla-applicationset"
+WRITERS = 16
+"""Application writes one pass sends at a time."""
 DIGEST_ANNOTATION = "flotilla.io/applicationset-digest"
 """On a generated Application: the digest of what its owner last wrote."""
 PRESERVED_ANNOTATIONS = (
@@ -278,19 +281,34 @@ class OwnedApplications:
             deletions = self._guarded(owner, wanted, existing, out, now)
         else:
             out.guard = []
-        for app in steps.create:
-            out.errors += await self._write(app, create=True)
+        bodies = [(app, True) for app in steps.create]
         for app in updates(steps.update) if updates is not None else steps.update:
             version = existing[app["metadata"]["name"]]["metadata"]["resourceVersion"]
-            body = {**app, "metadata": {**app["metadata"], "resourceVersion": version}}
-            problems = await self._write(body, create=False)
+            bodies.append(
+                ({**app, "metadata": {**app["metadata"], "resourceVersion": version}}, False)
+            )
+        for problems in await self._bounded(
+            [self._write(body, create=create) for body, create in bodies]
+        ):
             if any(p.endswith(": changed meanwhile") for p in problems):
                 out.conflicted = True
             else:
                 out.errors += problems
-        for app in deletions:
-            out.errors += await self._delete(app)
+        for problems in await self._bounded([self._delete(app) for app in deletions]):
+            out.errors += problems
         return out
+
+    @staticmethod
+    async def _bounded(writes: list[Coroutine[Any, Any, list[str]]]) -> list[list[str]]:
+        """The writes' problems, in order, WRITERS at a time (one ApplicationSet may
+        generate hundreds; one at a time, creating them took seconds)."""
+        gate = asyncio.Semaphore(WRITERS)
+
+        async def one(write: Coroutine[Any, Any, list[str]]) -> list[str]:
+            async with gate:
+                return await write
+
+        return list(await asyncio.gather(*(one(w) for w in writes)))
 
     def _guarded(
         self,
