@@ -15,7 +15,7 @@ from flotilla.kube import KubeClient, NotFound, resource_path
 from tests.e2e.controllers import ControllerProcess, Controllers
 from tests.e2e.localfleet import LocalFleet
 from tests.e2e.waiting import eventually
-from tests.gitservers import GitRepo
+from tests.gitservers import GitDaemon, GitRepo
 
 APPS = "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications"
 HUB = ClusterName("hub")
@@ -126,6 +126,25 @@ def cm_path(namespace: str, name: str) -> str:
 def gitops(controllers: Controllers) -> Iterator[ControllerProcess]:
     """A controller polling git every 5 s, for the tests of a module."""
     yield controllers.start("--git-poll-interval", "5")
+
+
+PUBLIC = "https://github.com/org/"
+"""Repositories as the seed names them, served from a local daemon (``--git-url-rewrite``)."""
+
+
+@pytest.fixture(scope="module")
+def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, GitDaemon]]:
+    """Where ``https://github.com/org/<name>`` is served from: (its root, the daemon)."""
+    root = tmp_path_factory.mktemp("served")
+    with GitDaemon(root) as daemon:
+        yield root, daemon
+
+
+def mirrored(
+    controllers: Controllers, mirror: tuple[Path, GitDaemon], *args: str
+) -> ControllerProcess:
+    """A controller that fetches github.com/org/ from the mirror."""
+    return controllers.start(*args, "--git-url-rewrite", f"{PUBLIC}={mirror[1].url('')}")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import datetime
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +20,15 @@ from flotilla.api import ClusterName
 from flotilla.api.application import ApplicationSpec
 from flotilla.kube import NotFound, resource_path
 from tests.e2e.controllers import ControllerProcess, Controllers
-from tests.e2e.gitops import APPS, HUB, cm, cm_path, member_get, synced
+from tests.e2e.gitops import APPS, HUB, PUBLIC, cm, cm_path, member_get, mirror, mirrored, synced
 from tests.e2e.localfleet import LocalFleet
 from tests.e2e.waiting import eventually
 from tests.gitservers import GitDaemon, GitRepo
 
+__all__ = ["mirror"]
+
 APPSETS = "/apis/argoproj.io/v1alpha1/namespaces/argocd/applicationsets"
 CLUSTERS = "/apis/flotilla.io/v1alpha1/clusters"
-PUBLIC = "https://github.com/org/"
 
 # The seed's ApplicationSet (../shared/seed/multi-cluster-skill.md), as written.
 SEED = """\
@@ -62,18 +63,9 @@ spec:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, GitDaemon]]:
-    root = tmp_path_factory.mktemp("served")
-    with GitDaemon(root) as daemon:
-        yield root, daemon
-
-
-@pytest.fixture(scope="module")
-def appsets(controllers: Controllers, served: tuple[Path, GitDaemon]) -> ControllerProcess:
+def appsets(controllers: Controllers, mirror: tuple[Path, GitDaemon]) -> ControllerProcess:
     """A controller polling git every 5 s, github.com/org/ served by the local daemon."""
-    return controllers.start(
-        "--git-poll-interval", "5", "--git-url-rewrite", f"{PUBLIC}={served[1].url('')}"
-    )
+    return mirrored(controllers, mirror, "--git-poll-interval", "5")
 
 
 async def apply_appset(fleet: LocalFleet, appset: dict[str, Any]) -> None:
@@ -154,9 +146,9 @@ async def labelled(
 
 
 async def test_the_seeds_application_set_works_as_written(
-    fleet: LocalFleet, appsets: ControllerProcess, served: tuple[Path, GitDaemon]
+    fleet: LocalFleet, appsets: ControllerProcess, mirror: tuple[Path, GitDaemon]
 ) -> None:
-    repo = GitRepo.create(served[0], "api-server")
+    repo = GitRepo.create(mirror[0], "api-server")
     sha = repo.commit({
         "k8s/base/kustomization.yaml": "resources: [api.yaml]\n",
         "k8s/base/api.yaml": cm("api-server", {"replicas": "2"}),
@@ -167,10 +159,10 @@ async def test_the_seeds_application_set_works_as_written(
         "k8s/overlays/production/namespace.yaml":
             "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: production\n",
     }, "api-server")  # fmt: skip
-    seed_file = served[0] / "seed-appset.yaml"
+    seed_file = mirror[0] / "seed-appset.yaml"
     seed_file.write_text(SEED)
     preview = fleet.flotilla("appset", "generate", str(seed_file), "-o", "json",
-                             "--git-url-rewrite", f"{PUBLIC}={served[1].url('')}")  # fmt: skip
+                             "--git-url-rewrite", f"{PUBLIC}={mirror[1].url('')}")  # fmt: skip
     assert preview.returncode == 0, preview.stderr
     previewed = {app["metadata"]["name"]: app for app in json.loads(preview.stdout)}
     assert set(previewed) == {"api-server-us-east", "api-server-eu-west"}
@@ -254,11 +246,11 @@ def labelled_set(name: str, label: str, repo_url: str, **spec: Any) -> dict[str,
 
 
 async def test_applications_follow_cluster_labels_and_an_emptied_generator_waits(
-    fleet: LocalFleet, appsets: ControllerProcess, served: tuple[Path, GitDaemon]
+    fleet: LocalFleet, appsets: ControllerProcess, mirror: tuple[Path, GitDaemon]
 ) -> None:
     name = f"labels-{uuid.uuid4().hex[:6]}"
     label = f"e2e-{name}"
-    repo = GitRepo.create(served[0], name)
+    repo = GitRepo.create(mirror[0], name)
     repo.commit({"k8s/cm.yaml": cm("one", {"v": "1"})}, "one")
     await apply_appset(fleet, labelled_set(name, label, repo.url_file))
     try:
@@ -295,10 +287,10 @@ async def test_applications_follow_cluster_labels_and_an_emptied_generator_waits
 
 
 async def test_git_directories_times_clusters_with_go_templates(
-    fleet: LocalFleet, appsets: ControllerProcess, served: tuple[Path, GitDaemon]
+    fleet: LocalFleet, appsets: ControllerProcess, mirror: tuple[Path, GitDaemon]
 ) -> None:
     name = f"dirs-{uuid.uuid4().hex[:6]}"
-    repo = GitRepo.create(served[0], name)
+    repo = GitRepo.create(mirror[0], name)
     repo.commit({
         "apps/web/cm.yaml": cm("web", {"app": "web"}),
         "apps/api/cm.yaml": cm("api", {"app": "api"}),
@@ -357,10 +349,10 @@ async def test_git_directories_times_clusters_with_go_templates(
 
 
 async def test_a_broken_generator_is_reported_and_deletes_nothing(
-    fleet: LocalFleet, appsets: ControllerProcess, served: tuple[Path, GitDaemon]
+    fleet: LocalFleet, appsets: ControllerProcess, mirror: tuple[Path, GitDaemon]
 ) -> None:
     name = f"broken-{uuid.uuid4().hex[:6]}"
-    repo = GitRepo.create(served[0], name)
+    repo = GitRepo.create(mirror[0], name)
     repo.commit({"k8s/cm.yaml": cm("one", {"v": "1"})}, "one")
     appset = labelled_set(name, "env", repo.url_file)
     appset["spec"]["generators"] = [
@@ -396,10 +388,10 @@ NEVER_READY = (
 
 
 async def test_a_progressive_rollout_goes_step_by_step_and_rolls_back_a_degraded_step(
-    fleet: LocalFleet, appsets: ControllerProcess, served: tuple[Path, GitDaemon]
+    fleet: LocalFleet, appsets: ControllerProcess, mirror: tuple[Path, GitDaemon]
 ) -> None:
     name = f"roll-{uuid.uuid4().hex[:6]}"
-    repo = GitRepo.create(served[0], name)
+    repo = GitRepo.create(mirror[0], name)
     repo.commit({"v1/cm.yaml": cm("web", {"v": "1"}), "v2/cm.yaml": cm("web", {"v": "2"}),
                  "bad/web.yaml": NEVER_READY}, "three versions")  # fmt: skip
     elements = [

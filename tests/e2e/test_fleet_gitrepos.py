@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +15,15 @@ import yaml
 
 from flotilla.kube import NotFound
 from tests.e2e.controllers import ControllerProcess, Controllers
-from tests.e2e.gitops import HUB, cm, cm_path, member_get
+from tests.e2e.gitops import HUB, PUBLIC, cm, cm_path, member_get, mirror, mirrored
 from tests.e2e.localfleet import LocalFleet
 from tests.e2e.waiting import eventually
 from tests.gitservers import GitDaemon, GitRepo
 
+__all__ = ["mirror"]
+
 REPOS = "/apis/fleet.cattle.io/v1alpha1/namespaces/fleet-default/gitrepos"
 APPS = "/apis/argoproj.io/v1alpha1/namespaces/fleet-default/applications"
-PUBLIC = "https://github.com/org/"
 
 # The seed's GitRepo (../shared/seed/multi-cluster-skill.md), as written.
 SEED = """\
@@ -50,15 +50,8 @@ spec:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, GitDaemon]]:
-    root = tmp_path_factory.mktemp("served")
-    with GitDaemon(root) as daemon:
-        yield root, daemon
-
-
-@pytest.fixture(scope="module")
-def fleet_controller(controllers: Controllers, served: tuple[Path, GitDaemon]) -> ControllerProcess:
-    return controllers.start("--git-url-rewrite", f"{PUBLIC}={served[1].url('')}")
+def fleet_controller(controllers: Controllers, mirror: tuple[Path, GitDaemon]) -> ControllerProcess:
+    return mirrored(controllers, mirror)
 
 
 async def gitrepo_of(fleet: LocalFleet, name: str) -> dict[str, Any]:
@@ -111,9 +104,9 @@ async def gitrepo(fleet: Any, body: dict[str, Any]) -> Any:
 
 
 async def test_the_seeds_gitrepo_works_as_written(
-    fleet: LocalFleet, fleet_controller: ControllerProcess, served: tuple[Path, GitDaemon]
+    fleet: LocalFleet, fleet_controller: ControllerProcess, mirror: tuple[Path, GitDaemon]
 ) -> None:
-    repo = GitRepo.create(served[0], "api-server")
+    repo = GitRepo.create(mirror[0], "api-server")
     overlay = "resources: [../../base]\nnamePrefix: {env}-\n"
     sha = repo.commit({
         "k8s/fleet.yaml": "defaultNamespace: api-server\nkustomize: {dir: overlays/production}\n"
@@ -150,10 +143,10 @@ async def test_the_seeds_gitrepo_works_as_written(
 
 
 async def test_helm_values_per_target_and_depends_on(
-    fleet: LocalFleet, fleet_controller: ControllerProcess, served: tuple[Path, GitDaemon]
+    fleet: LocalFleet, fleet_controller: ControllerProcess, mirror: tuple[Path, GitDaemon]
 ) -> None:
     name = f"shop-{uuid.uuid4().hex[:6]}"
-    repo = GitRepo.create(served[0], name)
+    repo = GitRepo.create(mirror[0], name)
     never_ready = (
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: db}\nspec:\n"
         "  selector: {matchLabels: {app: db}}\n  template:\n    metadata: {labels: {app: db}}\n"
