@@ -481,3 +481,35 @@ async def test_a_progressive_rollout_goes_step_by_step_and_rolls_back_a_degraded
 
 async def _equals(probe: Any, expected: Any) -> bool:
     return bool(await probe() == expected)
+
+
+async def test_merge_of_clusters_and_git_files_overrides_per_cluster(
+    fleet: LocalFleet, appsets: ControllerProcess, mirror: tuple[Path, GitDaemon]
+) -> None:
+    name = f"merge-{uuid.uuid4().hex[:6]}"
+    repo = GitRepo.create(mirror[0], name)
+    repo.commit({
+        "k8s/cm.yaml": cm("one", {"v": "1"}),
+        "clusters/us-east.json": json.dumps({"name": "us-east", "tier": "gold"}),
+        "clusters/extra/eu-west.yaml": "name: eu-west\ntier: silver\n",
+    }, "per-cluster settings")  # fmt: skip
+    appset = labelled_set(name, "env", repo.url_file)
+    appset["spec"]["generators"] = [{"merge": {"mergeKeys": ["name"], "generators": [
+        {"clusters": {"values": {"tier": "bronze"}}},
+        {"git": {"repoURL": f"{PUBLIC}{name}", "revision": "main",
+                 "files": [{"path": "clusters/**/*.json"}, {"path": "clusters/**/*.yaml"}]}},
+    ]}}]  # fmt: skip
+    # An annotation: a tag no parameter fills stays as written (Argo CD's fasttemplate).
+    appset["spec"]["template"]["metadata"]["annotations"] = {"tier": "{{tier}}/{{values.tier}}"}
+    await apply_appset(fleet, appset)
+    try:
+        clusters = ("us-east", "eu-west", "ap-south")
+        apps = await wait_apps(fleet, name, {f"{name}-{c}" for c in clusters},
+                               what="one Application per cluster")  # fmt: skip
+        tiers = {n.removeprefix(f"{name}-"): a["metadata"]["annotations"]["tier"]
+                 for n, a in apps.items()}  # fmt: skip
+        # A cluster a file names gets the file's tier beside the clusters generator's values.
+        assert tiers == {"us-east": "gold/bronze", "eu-west": "silver/bronze",
+                         "ap-south": "{{tier}}/bronze"}  # fmt: skip
+    finally:
+        await delete_appset(fleet, name)
