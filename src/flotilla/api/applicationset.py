@@ -25,6 +25,8 @@ from flotilla.api.placement import MAX_NAME_LENGTH, PruneRecord
 from flotilla.api.selectors import LabelSelectorRequirement
 
 MAX_GENERATORS = 20
+DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
+"""A Go duration: 30s, 1m30s, 2h."""
 MAX_TEMPLATE_PATCH = 64 * 1024
 MAX_STATUS_APPLICATIONS = 10_000
 
@@ -78,8 +80,10 @@ class RollingSyncStep(Model):
         description="The generated Applications (by their labels) this step updates; "
         "none: every one no earlier step took.",
     )
-    max_update: int | None = Field(
-        default=None, ge=1, description="At most this many at a time (default: all of the step)."
+    max_update: int | str | None = Field(
+        default=None,
+        description="At most this many at a time: a number (0: none, the step waits) or a "
+        'percentage of the step ("25%", at least one); default all of the step.',
     )
 
 
@@ -88,7 +92,14 @@ class RollingSync(Model):
     bake_time: str = Field(
         default="0s",
         max_length=32,
+        pattern=DURATION_PATTERN,
         description="How long a step's Applications must stay Healthy before the next step.",
+    )
+    progress_deadline: str = Field(
+        default="10m",
+        max_length=32,
+        pattern=DURATION_PATTERN,
+        description="How long a step may take to become Healthy before the rollout goes back.",
     )
 
 
@@ -152,7 +163,13 @@ class Rollout(Model):
     started_at: datetime.datetime | None = None
     finished_at: datetime.datetime | None = None
     steps: list[RolloutStep] = Field(default_factory=list)
+    changes: dict[str, str] = Field(
+        default_factory=dict, description="The Applications it changes, and to what (digests)."
+    )
     updated: list[str] = Field(default_factory=list, description="Applications changed so far.")
+    restored: dict[str, str] = Field(
+        default_factory=dict, description="After a rollback: what each is put back to (digests)."
+    )
 
 
 class ApplicationSetStatus(Model):

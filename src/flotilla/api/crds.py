@@ -71,6 +71,13 @@ def structural(schema: dict[str, Any], defs: dict[str, Any] | None = None) -> di
         return structural(merged, defs)
     if "anyOf" in schema:
         options = [option for option in schema["anyOf"] if option.get("type") != "null"]
+        if sorted(str(option.get("type")) for option in options) == ["integer", "string"]:
+            # An int or a string ("25%"): Kubernetes' IntOrString.
+            node = {k: v for k, v in schema.items() if k not in ("anyOf", "default", "title")}
+            node["x-kubernetes-int-or-string"] = True
+            if len(options) != len(schema["anyOf"]):
+                node["nullable"] = True
+            return node
         if len(options) != 1:
             raise SchemaError(f"cannot express a choice of {len(options)} types: {schema}")
         rest = {k: v for k, v in schema.items() if k != "anyOf"}

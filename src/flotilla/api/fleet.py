@@ -50,7 +50,18 @@ class CorrectDrift(Model):
 
 
 class GitRepoSpec(Model):
-    repo: str = Field(min_length=1, max_length=MAX_URL_LENGTH, description="Git repository URL.")
+    repo: str = Field(
+        min_length=1,
+        max_length=MAX_URL_LENGTH,
+        description="Git repository URL, without credentials (they go in a repository Secret "
+        "in flotilla-system, as for Applications).",
+    )
+    client_secret_name: str = Field(
+        default="",
+        max_length=MAX_NAME_LENGTH,
+        description="Fleet's per-GitRepo credentials: not supported (a GitRepo naming one is "
+        "refused); use a repository Secret in flotilla-system.",
+    )
     branch: str = Field(default="", max_length=MAX_REVISION_LENGTH, description="Default master.")
     revision: str = Field(
         default="", max_length=MAX_REVISION_LENGTH, description="A tag or commit (wins)."

@@ -83,24 +83,25 @@ def _read_file(path: Path) -> dict[str, Any]:
 
 
 async def _clusters(hub: KubeClient) -> list[ClusterInfo]:
+    """The registered Clusters, each with its API server from its Secret or why that
+    cannot be read (an error only for a ``clusters`` generator that selects it)."""
     infos = []
     for cluster in await list_clusters(hub):
         meta = cluster["metadata"]
+        server, problem = "", ""
         try:
             server = (await member_connection(hub, cluster)).server
         except Forbidden:
-            raise click.ClickException(
-                f"cannot read the kubeconfig Secret of cluster {meta['name']} (forbidden): "
-                "the clusters generator needs each cluster's API server"
-            ) from None
+            problem = "its kubeconfig Secret may not be read here (forbidden)"
         except RegistryError as exc:
-            raise click.ClickException(f"cluster {meta['name']}: {exc}") from None
+            problem = str(exc)
         infos.append(
             ClusterInfo(
                 meta["name"],
                 server,
                 dict(meta.get("labels") or {}),
                 dict(meta.get("annotations") or {}),
+                problem=problem,
             )
         )
     return infos

@@ -18,6 +18,7 @@ from flotilla.cli.hubconn import HubTarget, hub_options, hub_target
 from flotilla.cli.output import columns, console, dump, row, say
 from flotilla.clusters.registry import list_clusters
 from flotilla.gitops import fleetbundles as fleet
+from flotilla.gitops.urls import redact
 from flotilla.kube import NotFound, resource_path
 
 DEFAULT_NAMESPACE = "fleet-default"
@@ -77,7 +78,7 @@ def list_command(
         row(
             table,
             item["metadata"]["name"],
-            (item.get("spec") or {}).get("repo"),
+            redact(str((item.get("spec") or {}).get("repo") or "")),
             str(status.get("commit") or "")[:7],
             display.get("readyBundleDeployments", ""),
             display.get("message", ""),

@@ -19,10 +19,11 @@ console = Console(width=None if sys.stdout.isatty() else 160)
 
 
 def scrubbed(data: Any) -> Any:
-    """``data`` with every ``repoURL`` shown without its userinfo."""
+    """``data`` with every repository URL (``repoURL``, a Fleet GitRepo's ``repo``) shown
+    without its userinfo."""
     if isinstance(data, dict):
         return {
-            k: redact(v) if k == "repoURL" and isinstance(v, str) else scrubbed(v)
+            k: redact(v) if k in ("repoURL", "repo") and isinstance(v, str) else scrubbed(v)
             for k, v in data.items()
         }
     if isinstance(data, list):

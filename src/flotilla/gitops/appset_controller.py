@@ -44,7 +44,7 @@ from flotilla.api.meta import set_condition
 from flotilla.clusters.connections import CredentialsProblem, decode_credentials, secret_ref
 from flotilla.gitops import appsets, rollouts
 from flotilla.gitops.generators import git_urls
-from flotilla.gitops.ownedapps import OwnedApplications, Owner
+from flotilla.gitops.ownedapps import NOTHING_PRESERVED, OwnedApplications, Owner, Preserved
 from flotilla.gitops.sources import GitSources
 from flotilla.gitops.urls import same_repo
 from flotilla.gitops.webhook import Push
@@ -250,6 +250,12 @@ class ApplicationSetController:
             confirmation_used=status.prune_confirmation_used,
             now=now,
             updates=updates,
+            preserved=Preserved(
+                frozenset(spec.preserved_fields.labels),
+                frozenset(spec.preserved_fields.annotations),
+            )
+            if spec.preserved_fields
+            else NOTHING_PRESERVED,
         )
         wait = None
         if decision is not None:
@@ -349,24 +355,24 @@ class ApplicationSetController:
             )
 
     def _cluster_infos(self) -> list[appsets.ClusterInfo]:
-        """The registered Clusters as the ``clusters`` generator sees them; a cluster whose
-        API server cannot be read from its Secret is an error (skipping it would delete
-        its Applications)."""
+        """The registered Clusters as the ``clusters`` generator sees them, each with its
+        API server from its Secret (or why that cannot be read)."""
         infos = []
         for cluster in self._clusters.list():
             meta = cluster.get("metadata") or {}
-            name = str(meta.get("name") or "")
+            server, problem = self._server_of(cluster)
             infos.append(
                 appsets.ClusterInfo(
-                    name,
-                    self._server_of(cluster),
+                    str(meta.get("name") or ""),
+                    server,
                     dict(meta.get("labels") or {}),
                     dict(meta.get("annotations") or {}),
+                    problem=problem,
                 )
             )
         return infos
 
-    def _server_of(self, cluster: dict[str, Any]) -> str:
+    def _server_of(self, cluster: dict[str, Any]) -> tuple[str, str]:
         name = str(cluster["metadata"].get("name") or "")
         try:
             ref = secret_ref(cluster)
@@ -374,12 +380,12 @@ class ApplicationSetController:
             version = str(((secret or {}).get("metadata") or {}).get("resourceVersion") or "")
             cached = self._servers.get(name)
             if cached is not None and cached[0] == version and version:
-                return cached[1]
+                return cached[1], ""
             server = decode_credentials(ref, secret).config.server
         except CredentialsProblem as exc:
-            raise appsets.AppSetError(f"cluster {name}: {exc.message}") from None
+            return "", exc.message
         self._servers[name] = (version, server)
-        return server
+        return server, ""
 
     async def _write(self, appset: dict[str, Any], status: ApplicationSetStatus) -> None:
         meta = appset["metadata"]

@@ -43,6 +43,7 @@ from flotilla.gitops.sources import GitSources, SourceError
 from flotilla.gitops.templating import TemplateError, interpolator, render
 
 MAX_APPLICATIONS = 10_000
+_MAX_UPDATE = re.compile(r"^[0-9]+%?$")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
@@ -84,11 +85,22 @@ class SourceTrees:
 
 def spec_of(appset: Mapping[str, Any]) -> ApplicationSetSpec:
     try:
-        return ApplicationSetSpec.model_validate(appset.get("spec") or {})
+        spec = ApplicationSetSpec.model_validate(appset.get("spec") or {})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise AppSetError(f"spec.{where}: {first['msg']}") from None
+    rolling = spec.strategy.rolling_sync if spec.strategy else None
+    for number, step in enumerate(rolling.steps if rolling else []):
+        raw = step.max_update
+        if isinstance(raw, str) and not _MAX_UPDATE.match(raw.strip()):
+            raise AppSetError(
+                f"spec.strategy.rollingSync.steps[{number}].maxUpdate: {raw[:40]!r} is neither "
+                "a number nor a percentage"
+            )
+        if isinstance(raw, int) and raw < 0:
+            raise AppSetError(f"spec.strategy.rollingSync.steps[{number}].maxUpdate: below 0")
+    return spec
 
 
 async def generated(

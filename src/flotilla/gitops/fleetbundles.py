@@ -91,12 +91,18 @@ def bundle_name(repo_name: str, path: str, options: Mapping[str, Any]) -> str:
         if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", named) or len(named) > 253:
             raise FleetError(f"{path or '.'}/{FLEET_YAML}: name {named[:80]!r} is not a valid name")
         return named
-    base = repo_name if not path else f"{repo_name}-{path}"
-    base = _NOT_IN_NAME.sub("-", base.lower()).strip("-")
+    path = path.strip("/")
+    wanted = repo_name if not path else f"{repo_name}-{path.replace('/', '-')}"
+    base = _NOT_IN_NAME.sub("-", wanted.lower()).strip("-")
+    if base != wanted:  # changed to fit: a hash of what was asked tells such names apart
+        base = f"{base[: BUNDLE_NAME_LIMIT - 9].rstrip('-')}-{_md5(wanted)[:8]}"
     if len(base) <= BUNDLE_NAME_LIMIT:
         return base
-    digest = hashlib.sha256(base.encode()).hexdigest()[:5]
-    return f"{base[: BUNDLE_NAME_LIMIT - 6].rstrip('-')}-{digest}"
+    return f"{base[: BUNDLE_NAME_LIMIT - 6].rstrip('-')}-{_md5(base)[:5]}"
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
 def bundles_of(root: Path, paths: Sequence[str], repo_name: str) -> list[Bundle]:

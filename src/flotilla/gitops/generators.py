@@ -18,6 +18,7 @@ yields nothing in place of an error (an empty result is a real, and guarded, out
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
@@ -37,6 +38,7 @@ MAX_PARAM_SETS = 10_000
 MAX_FILE_BYTES = 1 << 20
 """Bytes one file of a git files generator may have."""
 MAX_GIT_ENTRIES = 10_000
+MAX_PATTERN = 1024
 """Directories or files one git generator may walk."""
 KINDS = ("list", "clusters", "git", "matrix", "merge")
 
@@ -57,6 +59,9 @@ class ClusterInfo:
     server: str
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
+    problem: str = ""
+    """Why its ``server`` is not known (its Secret cannot be read): an error for a
+    ``clusters`` generator that selects it (left out, its Applications would be deleted)."""
 
 
 class GitTrees(Protocol):
@@ -256,6 +261,8 @@ async def _clusters(spec: Mapping[str, Any], context: Context) -> list[Params]:
     for cluster in sorted(context.clusters, key=lambda c: c.name):
         if selector is not None and not selector.matches(cluster.labels):
             continue
+        if cluster.problem:
+            raise GeneratorError(f"clusters: cluster {cluster.name}: {cluster.problem}")
         found.append(
             {
                 "name": cluster.name,
@@ -349,8 +356,9 @@ def _walk(root: Path, *, want: str) -> list[str]:
     following a symlink and never into ``.git``."""
     found: list[str] = []
     for top, dirs, names in os.walk(root, followlinks=False):
+        # Never .git, and (as Argo CD) no hidden directory: .github is not an application.
         dirs[:] = sorted(
-            d for d in dirs if d != ".git" and not os.path.islink(os.path.join(top, d))
+            d for d in dirs if not d.startswith(".") and not os.path.islink(os.path.join(top, d))
         )
         relative = Path(top).relative_to(root)
         entries = dirs if want == "dirs" else [n for n in names if _regular(Path(top) / n)]
@@ -369,50 +377,39 @@ def _matching(paths: list[str], rules: Any, what: str) -> list[str]:
     """The paths some rule includes and no ``exclude: true`` rule excludes (exclusions win)."""
     if not isinstance(rules, list) or not all(isinstance(r, Mapping) for r in rules):
         raise GeneratorError(f"git: {what} must be a list of {{path: ...}}")
-    include: list[re.Pattern[str]] = []
-    exclude: list[re.Pattern[str]] = []
+    include: list[list[str]] = []
+    exclude: list[list[str]] = []
     for rule in rules:
         pattern = rule.get("path")
         if not isinstance(pattern, str) or not pattern:
             raise GeneratorError(f"git: every entry of {what} needs a path")
-        (exclude if rule.get("exclude") is True else include).append(_glob(pattern))
+        if len(pattern) > MAX_PATTERN:
+            raise GeneratorError(f"git: a path pattern is longer than {MAX_PATTERN} characters")
+        (exclude if rule.get("exclude") is True else include).append(pattern.strip("/").split("/"))
     return [
         path for path in paths
-        if any(p.fullmatch(path) for p in include) and not any(p.fullmatch(path) for p in exclude)
+        if any(_glob_match(p, path) for p in include)
+        and not any(_glob_match(p, path) for p in exclude)
     ]  # fmt: skip
 
 
-def _glob(pattern: str) -> re.Pattern[str]:
-    """A path glob: ``*`` and ``?`` within one segment, ``[...]`` a class, ``**`` any
-    number of whole segments."""
-    pattern = pattern.strip("/")
-    out, at = [], 0
-    while at < len(pattern):
-        char = pattern[at]
-        if pattern.startswith("**/", at):
-            out.append("(?:[^/]+/)*")
-            at += 3
-            continue
-        if pattern.startswith("**", at):
-            out.append(".*")
-            at += 2
-            continue
-        if char == "*":
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "[":
-            end = pattern.find("]", at + 2)
-            if end < 0:
-                raise GeneratorError(f"git: path {pattern!r}: a [ without its ]")
-            body = pattern[at + 1 : end]
-            body = "^" + body[1:] if body.startswith("!") else body
-            out.append(f"[{body.replace(chr(92), chr(92) * 2)}]")
-            at = end
+def _glob_match(pattern: list[str], path: str) -> bool:
+    """Whether ``path`` matches the glob's segments: ``*``, ``?`` and ``[...]`` within one
+    segment (fnmatch's, which does not backtrack without bound), ``**`` any number of whole
+    segments. Segment by segment, so the time is patterns x segments, whatever the glob."""
+    segments = path.split("/")
+    reached = {0}  # how many segments the pattern's segments so far can have matched
+    for part in pattern:
+        if part == "**":
+            reached = set(range(min(reached), len(segments) + 1))
         else:
-            out.append(re.escape(char))
-        at += 1
-    return re.compile("".join(out))
+            reached = {
+                at + 1 for at in reached
+                if at < len(segments) and fnmatch.fnmatchcase(segments[at], part)
+            }  # fmt: skip
+        if not reached:
+            return False
+    return len(segments) in reached
 
 
 def _file_params(root: Path, relative: str) -> list[Mapping[str, Any]]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -201,6 +202,11 @@ class GitRepoController:
             self._failed(status, now, "InvalidSpec", f"spec.{where}: {first['msg']}")
             await self._write(repo, status)
             return Result()
+        refused = _refused(spec)
+        if refused:
+            self._failed(status, now, "InvalidSpec", refused)
+            await self._write(repo, status)
+            return Result()
         poll = appstatus.seconds(spec.polling_interval or DEFAULT_POLLING, 15.0)
         try:
             wanted, waiting, bundles, sha = await self._wanted(repo, spec, status, poll)
@@ -304,6 +310,13 @@ class GitRepoController:
                         owner, name=name, spec=app_spec, labels=labels, finalizers=finalizers
                     )
                 )
+        names = [app["metadata"]["name"] for app in wanted]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise fleet.FleetError(
+                f"two bundle and cluster pairs give the Application name {twice[0]!r}: rename "
+                "a bundle (fleet.yaml name)"
+            )
         return wanted, waiting, bundles, resolved.sha
 
     def _groups_of(self, namespace: str) -> list[fleet.Group]:
@@ -315,7 +328,10 @@ class GitRepoController:
             try:
                 selector = ClusterGroupSpec.model_validate(item.get("spec") or {}).selector
             except ValidationError:
-                selector = None  # an invalid group holds no cluster
+                # Holding no cluster would delete what it targets: unsure, so no change.
+                raise fleet.FleetError(
+                    f"ClusterGroup {meta.get('name')} is invalid; nothing changes until it is fixed"
+                ) from None
             groups.append(fleet.Group(str(meta["name"]), dict(meta.get("labels") or {}), selector))
         return groups
 
@@ -468,6 +484,24 @@ class GitRepoController:
         self._written[key] = str(
             ((written or {}).get("metadata") or {}).get("resourceVersion") or ""
         )
+
+
+_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@]*@")
+
+
+def _refused(spec: GitRepoSpec) -> str:
+    """What of ``spec`` Flotilla does not take, and what to do instead; "" when nothing."""
+    if _USERINFO.match(spec.repo) and not spec.repo.startswith("ssh://"):
+        return (
+            "spec.repo holds credentials: put them in a repository Secret in "
+            "flotilla-system (argocd.argoproj.io/secret-type: repository)"
+        )
+    if spec.client_secret_name:
+        return (
+            "spec.clientSecretName is not supported: put the credentials in a repository "
+            "Secret in flotilla-system (argocd.argoproj.io/secret-type: repository)"
+        )
+    return ""
 
 
 def _app_name(bundle: str, cluster: str) -> str:

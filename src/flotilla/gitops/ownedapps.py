@@ -132,6 +132,21 @@ def owned_by(app: Mapping[str, Any], uid: str) -> bool:
     return any(ref.get("uid") == uid and ref.get("controller") for ref in refs)
 
 
+@dataclass(frozen=True)
+class Preserved:
+    """Labels and annotations of generated Applications kept as others set them (Argo CD's
+    ``preservedFields``)."""
+
+    labels: frozenset[str] = frozenset()
+    annotations: frozenset[str] = frozenset()
+
+    def of(self, part: str) -> frozenset[str]:
+        return self.labels if part == "labels" else self.annotations
+
+
+NOTHING_PRESERVED = Preserved()
+
+
 @dataclass
 class Plan:
     create: list[dict[str, Any]] = field(default_factory=list)
@@ -151,6 +166,7 @@ def plan(
     uid: str,
     policy: str,
     deletes_allowed: bool,
+    preserved: Preserved = NOTHING_PRESERVED,
 ) -> Plan:
     """What to do so that ``existing`` (the namespace's Applications by name) holds
     ``wanted``, under ``policy`` (``applicationsSync``; "" is ``sync``)."""
@@ -169,10 +185,10 @@ def plan(
             out.held.append(name)
         elif (live.get("metadata") or {}).get("deletionTimestamp"):
             out.unchanged.append(name)  # going: it is created again once it has gone
-        elif not _changed(app, live):
+        elif not _changed(app, live, preserved):
             out.unchanged.append(name)
         elif may_update:
-            out.update.append(_with_preserved(app, live))
+            out.update.append(_with_preserved(app, live, preserved))
         else:
             out.skipped.append(f"update: {name}")
     for name, live in sorted(existing.items()):
@@ -187,17 +203,17 @@ def plan(
     return out
 
 
-def _changed(app: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
+def _changed(app: Mapping[str, Any], live: Mapping[str, Any], preserved: Preserved) -> bool:
     """Whether ``live`` differs from what the owner would write: its digest annotation
     (what it wrote last) or what it writes now (an edit by hand)."""
     meta, live_meta = app["metadata"], live.get("metadata") or {}
-    if (live_meta.get("annotations") or {}).get(DIGEST_ANNOTATION) != meta["annotations"][
-        DIGEST_ANNOTATION
-    ]:
+    if (live_meta.get("annotations") or {}).get(DIGEST_ANNOTATION) != (
+        meta.get("annotations") or {}
+    ).get(DIGEST_ANNOTATION):
         return True
     for part in ("labels", "annotations"):
-        have = live_meta.get(part) or {}
-        if any(have.get(k) != v for k, v in (meta.get(part) or {}).items()):
+        have, kept = live_meta.get(part) or {}, preserved.of(part)
+        if any(have.get(k) != v for k, v in (meta.get(part) or {}).items() if k not in kept):
             return True
     if not set(meta.get("finalizers") or []) <= set(live_meta.get("finalizers") or []):
         return True
@@ -208,14 +224,21 @@ def _changed(app: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
     return bool(live_spec != ApplicationSpec.model_validate(app["spec"]).to_wire())
 
 
-def _with_preserved(app: dict[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
-    """``app`` with the annotations others set that an update keeps."""
-    have = (live.get("metadata") or {}).get("annotations") or {}
-    kept = {k: have[k] for k in PRESERVED_ANNOTATIONS if k in have}
-    if not kept:
-        return app
+def _with_preserved(
+    app: dict[str, Any], live: Mapping[str, Any], preserved: Preserved
+) -> dict[str, Any]:
+    """``app`` with the labels and annotations others set that an update keeps: Argo CD's
+    and the guard's annotations beside the owner's, and ``preservedFields`` over them."""
+    live_meta = live.get("metadata") or {}
     out = copy.deepcopy(app)
-    out["metadata"]["annotations"] = {**kept, **out["metadata"]["annotations"]}
+    have = live_meta.get("annotations") or {}
+    beside = {k: have[k] for k in PRESERVED_ANNOTATIONS if k in have}
+    out["metadata"]["annotations"] = {**beside, **out["metadata"]["annotations"]}
+    for part in ("labels", "annotations"):
+        have = live_meta.get(part) or {}
+        kept = {k: have[k] for k in preserved.of(part) if k in have}
+        if kept:
+            out["metadata"][part] = {**(out["metadata"].get(part) or {}), **kept}
     return out
 
 
@@ -260,12 +283,18 @@ class OwnedApplications:
         confirmation_used: str,
         now: datetime.datetime,
         updates: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+        preserved: Preserved = NOTHING_PRESERVED,
     ) -> Outcome:
         """Make ``wanted`` true; ``updates`` picks, from the updates planned, what to
         write now (a rollout's step, or its rollback)."""
         existing = self.existing(owner.namespace)
         steps = plan(
-            wanted, existing, uid=owner.uid, policy=policy, deletes_allowed=deletes_allowed
+            wanted,
+            existing,
+            uid=owner.uid,
+            policy=policy,
+            deletes_allowed=deletes_allowed,
+            preserved=preserved,
         )
         out = Outcome(
             steps,
@@ -360,12 +389,12 @@ class OwnedApplications:
             APPLICATION.api_version, APPLICATION.plural, namespace=meta["namespace"]
         )
         try:
-            if create:
-                await self._hub.create(collection, app)
-            else:
-                await self._hub.apply(
-                    f"{collection}/{meta['name']}", app, field_manager=FIELD_MANAGER
-                )
+            # Created by apply too, so every field is the owner's applied field and one the
+            # template stops setting goes; not forced, so an Application someone else made
+            # in the meantime is a conflict, not taken over.
+            await self._hub.apply(
+                f"{collection}/{meta['name']}", app, field_manager=FIELD_MANAGER, force=not create
+            )
         except Conflict:
             return [
                 f"{meta['name']}: changed meanwhile"
@@ -396,10 +425,12 @@ class OwnedApplications:
 __all__ = [
     "DIGEST_ANNOTATION",
     "FIELD_MANAGER",
+    "NOTHING_PRESERVED",
     "Outcome",
     "OwnedApplications",
     "Owner",
     "Plan",
+    "Preserved",
     "application",
     "digest",
     "owned_by",

@@ -48,14 +48,6 @@ class Decision:
     """Seconds until a step's bake time ends, when one bakes."""
 
 
-def target_of(wanted: Sequence[Mapping[str, Any]]) -> str:
-    """The digest of a set of wanted Applications (names and what each is written as)."""
-    parts = sorted(
-        f"{a['metadata']['name']}={a['metadata']['annotations'][DIGEST_ANNOTATION]}" for a in wanted
-    )
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
-
-
 def decide(
     strategy: RollingSync,
     record: Rollout | None,
@@ -67,40 +59,60 @@ def decide(
 ) -> Decision:
     """What to write this pass. ``pending``: the wanted Applications whose live one differs
     (what an update would write); ``live``: the namespace's Applications by name."""
-    target = target_of(wanted)
-    by_name = {app["metadata"]["name"]: app for app in pending}
-    if record is None or record.target != target:
-        if not pending:
+    desired = {app["metadata"]["name"]: app for app in wanted}
+    todo = {app["metadata"]["name"]: app for app in pending}
+    if record is None or not _same_change(record, desired):
+        changes = {n: _digest_of(a) for n, a in todo.items()}
+        if not changes:
             return Decision(record=record)
         record = Rollout(
-            target=target, phase="Progressing", started_at=now, steps=_steps(strategy, pending)
+            target=_hash(changes),
+            phase="Progressing",
+            started_at=now,
+            steps=_steps(strategy, pending),
+            changes=changes,
         )
     else:
         record = record.model_copy(deep=True)
+    # What is not part of this change (an Application edited by hand) is put back at once.
+    out = Decision(record=record, writes=[a for n, a in todo.items() if n not in record.changes])
     if record.phase == "RolledBack":
-        return Decision(record=record, held=sorted(by_name))
+        out.writes += _restores(record, desired, live)
+        out.held = sorted(n for n in todo if n in record.changes)
+        return out
     if record.phase == "Succeeded":
-        return Decision(writes=list(pending), record=record)  # edited by hand: put back
-    degraded = next((n for n in record.updated if _degraded(live.get(n))), None)
+        out.writes += [a for n, a in todo.items() if n in record.changes]
+        return out
+
+    def landed(name: str) -> bool:
+        return _digest_of(live.get(name)) == record.changes.get(name)
+
+    degraded = next((n for n in record.updated if landed(n) and _degraded(live.get(n))), None)
     if degraded is not None:
-        return _rolled_back(record, degraded, wanted, live, now)
-    out = Decision(record=record)
+        return _rolled_back(record, desired, live, now=now, writes=out.writes, degraded=degraded)
     bake = appstatus.seconds(strategy.bake_time, 0.0)
+    deadline = appstatus.seconds(strategy.progress_deadline, 600.0)
     limits = [s.max_update for s in strategy.steps] + [None]
     for step in record.steps:
         if step.phase == "Done":
             continue
         if step.phase == "Waiting":
             step.phase, step.started_at = "Progressing", now
-        waiting = [n for n in step.applications if n in by_name and n not in record.updated]
         changed = [n for n in step.applications if n in record.updated]
-        in_flight = [n for n in changed if not _healthy(live.get(n))]
-        limit = limits[min(step.step, len(limits) - 1)] or len(step.applications)
+        # A write that did not land (a conflict, a stale read) is sent again.
+        out.writes += [todo[n] for n in changed if not landed(n) and n in todo]
+        in_flight = [n for n in changed if not (landed(n) and _healthy(live.get(n)))]
+        waiting = [n for n in step.applications if n in todo and n not in record.updated]
+        limit = _limit(limits[min(step.step, len(limits) - 1)], len(step.applications))
         for name in waiting[: max(limit - len(in_flight), 0)]:
-            out.writes.append(_with_previous(by_name[name], live.get(name)))
+            out.writes.append(_with_previous(todo[name], live.get(name)))
             record.updated.append(name)
         if waiting or in_flight:
-            step.phase, step.healthy_since = "Progressing", None
+            step.healthy_since = None
+            if step.started_at and (now - step.started_at).total_seconds() > deadline:
+                why = f"step {step.step} was not Healthy within {strategy.progress_deadline}"
+                return _rolled_back(record, desired, live, now=now, writes=out.writes, why=why)
+            step.phase = "Progressing"
             break
         step.healthy_since = step.healthy_since or now
         step.phase = "Baking"
@@ -113,8 +125,39 @@ def decide(
         record.phase, record.finished_at = "Succeeded", now
         record.message = f"{len(record.updated)} Applications changed in {len(record.steps)} steps"
     written = {a["metadata"]["name"] for a in out.writes}
-    out.held = sorted(n for n in by_name if n not in written and n not in record.updated)
+    out.held = sorted(n for n in todo if n not in written and n not in record.updated)
     return out
+
+
+def _same_change(record: Rollout, desired: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Whether what the record changes is still wanted, to the same: an Application that
+    comes or goes besides is not a new change."""
+    return all(_digest_of(desired.get(n)) == d for n, d in record.changes.items())
+
+
+def _digest_of(app: Mapping[str, Any] | None) -> str:
+    meta = (app or {}).get("metadata") or {}
+    return str((meta.get("annotations") or {}).get(DIGEST_ANNOTATION) or "")
+
+
+def _hash(changes: Mapping[str, str]) -> str:
+    text = "\n".join(f"{n}={d}" for n, d in sorted(changes.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _limit(raw: int | str | None, size: int) -> int:
+    """``maxUpdate``: a number, or a percentage of the step's Applications (at least one)."""
+    if raw is None:
+        return size
+    if isinstance(raw, int):
+        return max(raw, 0)
+    text = raw.strip()
+    if text.endswith("%") and text[:-1].isdigit():
+        percent = int(text[:-1])
+        return 0 if percent == 0 else max(1, size * percent // 100)
+    if text.isdigit():
+        return int(text)
+    return size  # refused by the controller before it gets here
 
 
 def _steps(strategy: RollingSync, pending: Sequence[Mapping[str, Any]]) -> list[RolloutStep]:
@@ -163,38 +206,63 @@ def _with_previous(app: dict[str, Any], live: Mapping[str, Any] | None) -> dict[
 
 def _rolled_back(
     record: Rollout,
-    degraded: str,
-    wanted: Sequence[dict[str, Any]],
+    desired: Mapping[str, dict[str, Any]],
     live: Mapping[str, dict[str, Any]],
+    *,
     now: datetime.datetime,
+    writes: list[dict[str, Any]],
+    degraded: str = "",
+    why: str = "",
 ) -> Decision:
-    by_name = {app["metadata"]["name"]: app for app in wanted}
-    writes, lost = [], []
+    """Every Application the rollout changed, back to the spec it had before."""
+    lost = []
     for name in record.updated:
-        have = live.get(name) or {}
-        text = ((have.get("metadata") or {}).get("annotations") or {}).get(PREVIOUS_ANNOTATION)
-        if name not in by_name or not text:
+        back = _restore(name, desired, live)
+        if back is None:
             lost.append(name)
-            continue
-        back = copy.deepcopy(by_name[name])
-        back["spec"] = json.loads(text)
-        annotations = back["metadata"]["annotations"]
-        annotations.pop(DIGEST_ANNOTATION, None)
-        annotations[DIGEST_ANNOTATION] = digest(back)
-        writes.append(back)
-    health = ((live.get(degraded) or {}).get("status") or {}).get("health") or {}
+        else:
+            record.restored[name] = _digest_of(back)
+    if not why:
+        health = ((live.get(degraded) or {}).get("status") or {}).get("health") or {}
+        why = f"{degraded} turned Degraded ({str(health.get('message') or 'no message')[:300]})"
     record.phase, record.finished_at = "RolledBack", now
-    record.message = (
-        f"{degraded} turned Degraded ({str(health.get('message') or 'no message')[:300]}): "
-        f"{len(writes)} Applications put back as they were"
-        + (f"; {', '.join(lost)} could not be (nothing kept of before)" if lost else "")
+    record.message = f"{why}: {len(record.restored)} Applications put back as they were" + (
+        f"; {', '.join(lost)} could not be (nothing kept of before)" if lost else ""
     )
     for step in record.steps:
-        if step.phase != "Done":
-            step.phase = (
-                "RolledBack" if set(step.applications) & set(record.updated) else step.phase
-            )
-    return Decision(writes=writes, record=record, held=[])
+        if step.phase != "Done" and set(step.applications) & set(record.updated):
+            step.phase = "RolledBack"
+    return Decision(writes=[*writes, *_restores(record, desired, live)], record=record)
 
 
-__all__ = ["PREVIOUS_ANNOTATION", "Decision", "decide", "target_of"]
+def _restores(
+    record: Rollout, desired: Mapping[str, dict[str, Any]], live: Mapping[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The put-backs that have not landed yet (each pass sends them until they have)."""
+    out = []
+    for name, digest_back in record.restored.items():
+        if _digest_of(live.get(name)) == digest_back:
+            continue
+        back = _restore(name, desired, live)
+        if back is not None and _digest_of(back) == digest_back:
+            out.append(back)
+    return out
+
+
+def _restore(
+    name: str, desired: Mapping[str, dict[str, Any]], live: Mapping[str, dict[str, Any]]
+) -> dict[str, Any] | None:
+    """``name`` as it was before the rollout changed it, from what it kept of before."""
+    have = live.get(name) or {}
+    text = ((have.get("metadata") or {}).get("annotations") or {}).get(PREVIOUS_ANNOTATION)
+    if name not in desired or not text:
+        return None
+    back = copy.deepcopy(desired[name])
+    back["spec"] = json.loads(text)
+    annotations = back["metadata"]["annotations"]
+    annotations.pop(DIGEST_ANNOTATION, None)
+    annotations[DIGEST_ANNOTATION] = digest(back)
+    return back
+
+
+__all__ = ["PREVIOUS_ANNOTATION", "Decision", "decide"]

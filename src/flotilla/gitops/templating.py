@@ -123,12 +123,13 @@ async def render(
     leaves the template as it is, as in Argo CD)."""
     if not go_template:
         rendered = []
+        left = [MAX_OUTPUT]  # what every rendered string together may still come to
         for number, params in enumerate(param_sets):
             if not params:
                 rendered.append(copy.deepcopy(template))
                 continue
             try:
-                rendered.append(substitute(template, _fast(params)))
+                rendered.append(substitute(template, _fast(params, left)))
             except TemplateError as exc:
                 raise TemplateError(f"parameter set {number + 1}: {exc}") from None
         return rendered
@@ -169,8 +170,15 @@ def interpolator(
     return interpolate
 
 
-def _fast(params: Mapping[str, Any]) -> Callable[[str], str]:
-    return lambda text: fasttemplate(text, params)
+def _fast(params: Mapping[str, Any], left: list[int]) -> Callable[[str], str]:
+    def replace(text: str) -> str:
+        out = fasttemplate(text, params)
+        left[0] -= len(out)
+        if left[0] < 0:
+            raise TemplateError(f"the rendered templates come to more than {MAX_OUTPUT >> 20} MiB")
+        return out
+
+    return replace
 
 
 def _in_order(values: Sequence[str]) -> Callable[[str], str]:

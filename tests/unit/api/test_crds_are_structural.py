@@ -10,7 +10,8 @@ from flotilla.api.crds import SchemaError, structural
 def _walk(node: dict[str, Any], path: str = "") -> list[str]:
     """Paths of schema nodes that a structural schema does not allow."""
     bad = []
-    if "type" not in node and not node.get("x-kubernetes-preserve-unknown-fields"):
+    untyped = ("x-kubernetes-preserve-unknown-fields", "x-kubernetes-int-or-string")
+    if "type" not in node and not any(node.get(allowed) for allowed in untyped):
         bad.append(f"{path}: no type")
     for forbidden in ("$ref", "anyOf", "oneOf", "allOf", "title", "$defs"):
         if forbidden in node:
@@ -37,12 +38,18 @@ def test_optional_fields_become_nullable() -> None:
     assert node["properties"]["maybe"] == {"type": "integer", "nullable": True}
 
 
-def test_a_union_of_types_is_refused() -> None:
+def test_a_union_of_types_is_refused_but_int_or_string() -> None:
     class Thing(BaseModel):
-        either: int | str
+        either: int | bool
 
     with pytest.raises(SchemaError, match="choice of 2 types"):
         structural(Thing.model_json_schema())
+
+    class Count(BaseModel):
+        count: int | str | None = None  # 3 or "25%", as Kubernetes' IntOrString
+
+    node = structural(Count.model_json_schema())
+    assert node["properties"]["count"] == {"x-kubernetes-int-or-string": True, "nullable": True}
 
 
 def test_the_cluster_crd_has_status_and_useful_columns() -> None:

@@ -44,11 +44,16 @@ def spec(**fields: Any) -> GitRepoSpec:
 
 def test_bundle_names_are_fleets() -> None:
     assert bundle_name("api-server", "k8s", {}) == "api-server-k8s"
+    assert bundle_name("api-server", "k8s/", {}) == "api-server-k8s"
     assert bundle_name("api-server", "", {}) == "api-server"
-    assert bundle_name("Repo", "apps/Web_App/", {}) == "repo-apps-web-app"
-    long = bundle_name("r", "x" * 80, {})
-    assert len(long) == 53 and long != bundle_name("r", "x" * 81, {})
     assert bundle_name("r", "k8s", {"name": "mine"}) == "mine"
+    # A name changed to fit carries a hash of what was asked, so two such never collide.
+    fitted = bundle_name("r", "apps/My_App", {})
+    assert fitted.startswith("r-apps-my-app-") and len(fitted) == len("r-apps-my-app-") + 8
+    assert fitted != bundle_name("r", "apps/my-app", {}) == "r-apps-my-app"
+    long = bundle_name("r", "x" * 80, {})
+    assert len(long) == 53 and long.startswith("r-" + "x" * 40)
+    assert long != bundle_name("r", "x" * 81, {})
 
 
 def test_every_path_and_fleet_yaml_directory_is_a_bundle(tmp_path: Path) -> None:

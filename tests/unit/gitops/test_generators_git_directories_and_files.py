@@ -6,6 +6,7 @@ there and end to end.)"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from typing import Any
@@ -129,3 +130,22 @@ async def test_the_revision_asked_is_the_one_read(tmp_path: Path) -> None:
                    Context(git=trees))  # fmt: skip
     await generate({"git": {"repoURL": REPO, "directories": [{"path": "*"}]}}, Context(git=trees))
     assert trees.asked == [(REPO, "v2"), (REPO, "HEAD")]
+
+
+async def test_hidden_directories_are_no_applications(tmp_path: Path) -> None:
+    write(tmp_path, {"apps/web/a.yaml": "", ".github/workflows/ci.yaml": "", "apps/.tmp/x": ""})
+    found = await run(tmp_path, {"directories": [{"path": "*"}, {"path": "apps/*"}]})
+    assert [p["path"] for p in found] == ["apps", "apps/web"]
+
+
+async def test_hostile_globs_take_linear_time(tmp_path: Path) -> None:
+    deep = "/".join(["a"] * 25)
+    write(tmp_path, {f"{deep}/x.json": '{"k": "v"}', "b/" + "a" * 200 + ".json": '{"k": "v"}'})
+    found = await asyncio.wait_for(
+        run(tmp_path, {"files": [{"path": "**/" * 12 + "nothing.json"},
+                                 {"path": "b/*a*a*a*a*a*a*a*a*a*a*a*a*b.json"}]}),
+        timeout=5,
+    )  # fmt: skip
+    assert found == []
+    with pytest.raises(GeneratorError, match="longer than 1024"):
+        await run(tmp_path, {"files": [{"path": "*" * 2000}]})

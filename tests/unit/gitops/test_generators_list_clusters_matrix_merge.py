@@ -230,3 +230,13 @@ async def test_the_selector_matches_parameter_values_longer_than_a_label_value()
                        "selector": {"matchExpressions": [{"key": "url", "operator": "NotIn",
                                                           "values": ["short"]}]}})  # fmt: skip
     assert found == [{"url": long, "n": "1"}]
+
+
+async def test_a_cluster_whose_server_is_unknown_fails_only_a_generator_that_selects_it() -> None:
+    broken = ClusterInfo("lost", "", {"env": "dev"}, problem="Secret flotilla-system/x not found")
+    clusters = [*CLUSTERS, broken]
+    found = await run({"clusters": {"selector": {"matchLabels": {"env": "staging"}}}},
+                      clusters=clusters)  # fmt: skip
+    assert [p["name"] for p in found] == ["Staging_1"]
+    with pytest.raises(GeneratorError, match="cluster lost: Secret flotilla-system/x not found"):
+        await run({"clusters": {}}, clusters=clusters)

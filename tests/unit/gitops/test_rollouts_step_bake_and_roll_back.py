@@ -118,3 +118,65 @@ def test_nothing_to_change_starts_no_rollout() -> None:
     current = wanted("v1")
     live = {a["metadata"]["name"]: live_as(a) for a in current}
     assert decide(STRATEGY, None, wanted=current, pending=[], live=live, now=T0).record is None
+
+
+def test_a_write_that_did_not_land_is_sent_again_and_does_not_count() -> None:
+    old, new = wanted("v1"), wanted("v2")
+    live = {a["metadata"]["name"]: live_as(a) for a in old}
+    first = decide(STRATEGY, None, wanted=new, pending=new, live=live, now=T0)
+    assert names(first.writes) == ["stage-1"]
+    # The write met a conflict: the live Application is still v1, Healthy.
+    later = T0 + datetime.timedelta(seconds=60)
+    again = decide(STRATEGY, first.record, wanted=new, pending=new, live=live, now=later)
+    assert names(again.writes) == ["stage-1"], "sent again"
+    assert again.record.steps[0].phase == "Progressing", "not baking what did not land"
+
+
+def test_a_put_back_that_did_not_land_is_sent_again_until_it_has() -> None:
+    old, new = wanted("v1"), wanted("v2")
+    live = {a["metadata"]["name"]: live_as(a) for a in old}
+    first = decide(STRATEGY, None, wanted=new, pending=new, live=live, now=T0)
+    live["stage-1"] = live_as(first.writes[0], health="Degraded", generation=3)
+    pending = new[1:]
+    back = decide(STRATEGY, first.record, wanted=new, pending=pending, live=live, now=T0)
+    (restore,) = back.writes
+    # The put-back failed: stage-1 is still the Degraded v2; the next pass sends it again.
+    retry = decide(STRATEGY, back.record, wanted=new, pending=pending, live=live, now=T0)
+    assert [w["spec"] for w in retry.writes] == [restore["spec"]]
+    live["stage-1"] = live_as(restore, generation=4)
+    settled = decide(STRATEGY, retry.record, wanted=new, pending=new, live=live, now=T0)
+    assert settled.writes == []
+
+
+def test_an_application_that_comes_besides_is_not_a_new_change() -> None:
+    old, new = wanted("v1"), wanted("v2")
+    live = {a["metadata"]["name"]: live_as(a) for a in old}
+    first = decide(STRATEGY, None, wanted=new, pending=new, live=live, now=T0)
+    live["stage-1"] = live_as(first.writes[0], health="Degraded", generation=3)
+    back = decide(STRATEGY, first.record, wanted=new, pending=new[1:], live=live, now=T0)
+    joined = application(OWNER, name="ap-1", labels={"env": "staging"},
+                         spec={"source": {"repoURL": "r", "targetRevision": "v2"},
+                               "destination": {"name": "ap-1", "namespace": "web"}})  # fmt: skip
+    live["stage-1"] = live_as(back.writes[0], generation=4)
+    after = decide(STRATEGY, back.record, wanted=[*new, joined], pending=new, live=live, now=T0)
+    assert after.record.phase == "RolledBack" and after.writes == []
+
+
+def test_a_step_not_healthy_within_the_deadline_rolls_back() -> None:
+    old, new = wanted("v1"), wanted("v2")
+    live = {a["metadata"]["name"]: live_as(a) for a in old}
+    first = decide(STRATEGY, None, wanted=new, pending=new, live=live, now=T0)
+    live["stage-1"] = live_as(first.writes[0], health="Progressing", generation=3)
+    late = T0 + datetime.timedelta(minutes=11)
+    back = decide(STRATEGY, first.record, wanted=new, pending=new[1:], live=live, now=late)
+    assert back.record.phase == "RolledBack"
+    assert "step 0 was not Healthy within 10m" in back.record.message
+    assert [w["spec"] for w in back.writes] == [old[0]["spec"]]
+
+
+def test_max_update_takes_a_percentage() -> None:
+    strategy = RollingSync.model_validate({"steps": [{"maxUpdate": "50%"}]})
+    old, new = wanted("v1"), wanted("v2")
+    live = {a["metadata"]["name"]: live_as(a) for a in old}
+    first = decide(strategy, None, wanted=new, pending=new, live=live, now=T0)
+    assert len(first.writes) == 2, "half of four"

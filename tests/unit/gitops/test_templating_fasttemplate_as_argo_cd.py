@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from flotilla.gitops.templating import TemplateError, fasttemplate, render
+from flotilla.gitops.templating import MAX_OUTPUT, TemplateError, fasttemplate, render
 
 PARAMS = {"name": "us-east", "server": "https://10.0.0.1:6443", "metadata.labels.env": "prod"}
 
@@ -70,3 +70,9 @@ async def test_an_empty_parameter_set_leaves_the_template_as_it_is() -> None:
 def test_many_opening_braces_are_looked_at_in_linear_time() -> None:
     text = "{" * 20000 + "x"
     assert fasttemplate(text, PARAMS) == text
+
+
+async def test_fasttemplate_output_is_bounded() -> None:
+    big = "x" * (MAX_OUTPUT // 4)
+    with pytest.raises(TemplateError, match="more than 16 MiB"):
+        await render({"v": "{{a}}"}, [{"a": big}] * 5)
