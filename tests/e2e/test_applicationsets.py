@@ -469,6 +469,7 @@ async def test_a_progressive_rollout_goes_step_by_step_and_rolls_back_a_degraded
         await set_path("bad")
         record = await rollout("RolledBack")
         assert f"{name}-ap-south turned Degraded" in record["message"]
+        assert record["updated"] == [f"{name}-ap-south"], "production was never changed"
         await eventually(lambda: _equals(paths, dict.fromkeys(clusters, "v2")), timeout=30,
                          what="staging put back at v2")  # fmt: skip
         shown = fleet.flotilla("appset", "rollout", name)

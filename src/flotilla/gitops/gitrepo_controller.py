@@ -46,7 +46,7 @@ from flotilla.api.labels import HUB_CLUSTER
 from flotilla.api.meta import set_condition
 from flotilla.gitops import fleetbundles as fleet
 from flotilla.gitops import status as appstatus
-from flotilla.gitops.ownedapps import OwnedApplications, Owner, application
+from flotilla.gitops.ownedapps import DIGEST_ANNOTATION, OwnedApplications, Owner, application
 from flotilla.gitops.repositories import credentials_for
 from flotilla.gitops.sources import GitSources, SourceError
 from flotilla.gitops.urls import same_repo
@@ -280,22 +280,12 @@ class GitRepoController:
         wanted: list[dict[str, Any]] = []
         waiting: dict[tuple[str, str], str] = {}
         finalizers = () if spec.keep_resources else (RESOURCES_FINALIZER,)
+        targeted = sorted((c for c in clusters if c.name in chosen), key=lambda c: c.name)
+        desired: dict[tuple[str, str], dict[str, Any]] = {}
         for bundle in bundles:
-            needs = fleet.depends_on(bundle, bundles)
-            for cluster in sorted((c for c in clusters if c.name in chosen), key=lambda c: c.name):
+            for cluster in targeted:
                 custom = fleet.customization(bundle.options, cluster, groups)
                 if custom is not None and custom.get("doNotDeploy"):
-                    continue
-                name = _app_name(bundle.name, cluster.name)
-                unready = [
-                    dep
-                    for dep in needs
-                    if fleet.state_of(existing.get(_app_name(dep, cluster.name)))[0] != "Ready"
-                ]
-                if unready:
-                    waiting[(bundle.name, cluster.name)] = f"waiting for {', '.join(unready)}"
-                    if name in existing:
-                        wanted.append(existing[name])  # as it is, until they are Ready
                     continue
                 app_spec = fleet.application_spec(
                     spec, bundle, root=root, sha=resolved.sha, cluster=cluster.name, custom=custom
@@ -305,11 +295,29 @@ class GitRepoController:
                     BUNDLE_LABEL: bundle.name,
                     CLUSTER_LABEL: cluster.name,
                 }
-                wanted.append(
-                    application(
-                        owner, name=name, spec=app_spec, labels=labels, finalizers=finalizers
-                    )
+                desired[(bundle.name, cluster.name)] = application(
+                    owner,
+                    name=_app_name(bundle.name, cluster.name),
+                    spec=app_spec,
+                    labels=labels,
+                    finalizers=finalizers,
                 )
+        for (bundle_name, cluster_name), app in desired.items():
+            bundle = next(b for b in bundles if b.name == bundle_name)
+            unready = [
+                dep
+                for dep in fleet.depends_on(bundle, bundles)
+                if not _ready_as_wanted(
+                    existing.get(_app_name(dep, cluster_name)), desired.get((dep, cluster_name))
+                )
+            ]
+            if unready:
+                waiting[(bundle_name, cluster_name)] = f"waiting for {', '.join(unready)}"
+                live = existing.get(app["metadata"]["name"])
+                if live is not None:
+                    wanted.append(live)  # as it is, until they are Ready
+                continue
+            wanted.append(app)
         names = [app["metadata"]["name"] for app in wanted]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
@@ -502,6 +510,19 @@ def _refused(spec: GitRepoSpec) -> str:
             "Secret in flotilla-system (argocd.argoproj.io/secret-type: repository)"
         )
     return ""
+
+
+def _ready_as_wanted(live: dict[str, Any] | None, want: dict[str, Any] | None) -> bool:
+    """Whether a dependency is Ready there at what it is wanted at now (its commit, its
+    options), its status about its present spec: not Ready at an older commit."""
+    if live is None or want is None:
+        return False
+    meta, status = live.get("metadata") or {}, live.get("status") or {}
+    current = int(status.get("observedGeneration") or 0) >= int(meta.get("generation") or 0)
+    same = (meta.get("annotations") or {}).get(DIGEST_ANNOTATION) == (
+        want["metadata"]["annotations"][DIGEST_ANNOTATION]
+    )
+    return current and same and fleet.state_of(live)[0] == "Ready"
 
 
 def _app_name(bundle: str, cluster: str) -> str:
