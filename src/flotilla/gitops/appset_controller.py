@@ -44,25 +44,31 @@ from flotilla.api.meta import set_condition
 from flotilla.clusters.connections import CredentialsProblem, decode_credentials, secret_ref
 from flotilla.gitops import appsets, rollouts
 from flotilla.gitops.generators import git_urls
-from flotilla.gitops.ownedapps import NOTHING_PRESERVED, OwnedApplications, Owner, Preserved
+from flotilla.gitops.ownedapps import (
+    NOTHING_PRESERVED,
+    SETTLE,
+    STALE_RETRY,
+    OwnedApplications,
+    Owner,
+    OwnerStatus,
+    Preserved,
+    owner_key,
+)
 from flotilla.gitops.sources import GitSources
 from flotilla.gitops.urls import same_repo
 from flotilla.gitops.webhook import Push
-from flotilla.kube import Conflict, KubeClient, NotFound, resource_path
+from flotilla.kube import KubeClient, resource_path
 from flotilla.runtime.clock import Clock
 from flotilla.runtime.controller import Controller, Result
 from flotilla.runtime.informer import SharedInformers
 from flotilla.runtime.metrics import Metrics
 from flotilla.runtime.queue import WorkQueue
-from flotilla.runtime.reflector import Event, older
+from flotilla.runtime.reflector import Event
 
 logger = logging.getLogger(__name__)
 
 ERROR_RETRY = 10.0
 """Seconds before an ApplicationSet whose generation failed is looked at again."""
-STALE_RETRY = 0.2
-SETTLE = 1.0
-"""Seconds an owner waits after one of its Applications changed (they come in bursts)."""
 
 
 class ApplicationSetController:
@@ -104,9 +110,9 @@ class ApplicationSetController:
         self._owned = OwnedApplications(
             hub, self._apps, confirm_command="flotilla appset confirm-delete"
         )
-        self._written: dict[str, str] = {}
-        self._servers: dict[str, tuple[str, str]] = {}
         self.queue: WorkQueue[str] = WorkQueue(clock=clock, name="applicationset")
+        self._status = OwnerStatus(hub, APPLICATIONSET, self.queue, leading)
+        self._servers: dict[str, tuple[str, str]] = {}
 
     @property
     def synced(self) -> bool:
@@ -151,22 +157,21 @@ class ApplicationSetController:
             self.queue.add(key)
 
     def _on_application(self, event: Event) -> None:
-        meta = event.object.get("metadata") or {}
-        for ref in meta.get("ownerReferences") or []:
-            if ref.get("kind") == "ApplicationSet" and ref.get("controller"):
-                # An Application's status moves often (every sync, every health change):
-                # its owner looks again at most once a second for all of them.
-                self.queue.add_after(f"{meta.get('namespace')}/{ref.get('name')}", SETTLE)
+        # An Application's status moves often (every sync, every health change): its owner
+        # looks again at most once a second for all of them.
+        key = owner_key(event.object, "ApplicationSet")
+        if key is not None:
+            self.queue.add_after(key, SETTLE)
 
     # -- reconcile --------------------------------------------------------------------------
 
     async def _reconcile(self, key: str) -> Result:
         appset = self._appsets.get(key)
         if appset is None:
-            self._written.pop(key, None)
+            self._status.forget(key)
             return Result()
         meta = appset["metadata"]
-        if older(appset, self._written.get(key, "")):
+        if self._status.stale(key, appset):
             return Result(requeue_after=STALE_RETRY)
         if not self._leading():
             return Result(requeue_after=1.0)
@@ -388,32 +393,8 @@ class ApplicationSetController:
         return server, ""
 
     async def _write(self, appset: dict[str, Any], status: ApplicationSetStatus) -> None:
-        meta = appset["metadata"]
-        status.observed_generation = int(meta.get("generation") or 0)
-        new = status.to_wire()
-        if new == (appset.get("status") or {}) or not self._leading():
-            return
-        path = (
-            resource_path(
-                APPLICATIONSET.api_version,
-                APPLICATIONSET.plural,
-                namespace=meta["namespace"],
-                name=meta["name"],
-            )
-            + "/status"
-        )
-        body = {"metadata": {"resourceVersion": meta.get("resourceVersion")}, "status": new}
-        try:
-            written = await self._hub.merge_patch(path, body)
-        except NotFound:
-            return
-        except Conflict:
-            self.queue.add_after(f"{meta['namespace']}/{meta['name']}", STALE_RETRY)
-            return
-        key = f"{meta['namespace']}/{meta['name']}"
-        self._written[key] = str(
-            ((written or {}).get("metadata") or {}).get("resourceVersion") or ""
-        )
+        status.observed_generation = int(appset["metadata"].get("generation") or 0)
+        await self._status.write(appset, status.to_wire())
 
 
 def _status_of(appset: dict[str, Any]) -> ApplicationSetStatus:

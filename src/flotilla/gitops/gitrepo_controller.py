@@ -46,7 +46,16 @@ from flotilla.api.labels import HUB_CLUSTER
 from flotilla.api.meta import set_condition
 from flotilla.gitops import fleetbundles as fleet
 from flotilla.gitops import status as appstatus
-from flotilla.gitops.ownedapps import DIGEST_ANNOTATION, OwnedApplications, Owner, application
+from flotilla.gitops.ownedapps import (
+    DIGEST_ANNOTATION,
+    SETTLE,
+    STALE_RETRY,
+    OwnedApplications,
+    Owner,
+    OwnerStatus,
+    application,
+    owner_key,
+)
 from flotilla.gitops.repositories import credentials_for
 from flotilla.gitops.sources import GitSources, SourceError
 from flotilla.gitops.urls import same_repo
@@ -57,16 +66,13 @@ from flotilla.runtime.controller import Controller, Result
 from flotilla.runtime.informer import SharedInformers
 from flotilla.runtime.metrics import Metrics
 from flotilla.runtime.queue import WorkQueue
-from flotilla.runtime.reflector import Event, older
+from flotilla.runtime.reflector import Event
 
 logger = logging.getLogger(__name__)
 
 BUNDLE_LABEL = "fleet.cattle.io/bundle-name"
 CLUSTER_LABEL = "fleet.cattle.io/cluster"
 REPO_LABEL = "fleet.cattle.io/repo-name"
-STALE_RETRY = 0.2
-SETTLE = 1.0
-"""Seconds an owner waits after one of its Applications changed (they come in bursts)."""
 ERROR_RETRY = 10.0
 WAITING_RETRY = 2.0
 """Seconds between looks while a bundle waits for one it depends on."""
@@ -108,8 +114,8 @@ class GitRepoController:
         self._owned = OwnedApplications(
             hub, self._apps, confirm_command="flotilla gitrepo confirm-delete"
         )
-        self._written: dict[str, str] = {}
         self.queue: WorkQueue[str] = WorkQueue(clock=clock, name="gitrepo")
+        self._status = OwnerStatus(hub, GITREPO, self.queue, leading)
 
     @property
     def synced(self) -> bool:
@@ -161,12 +167,11 @@ class GitRepoController:
                 self.queue.add(key)
 
     def _on_application(self, event: Event) -> None:
-        meta = event.object.get("metadata") or {}
-        for ref in meta.get("ownerReferences") or []:
-            if ref.get("kind") == "GitRepo" and ref.get("controller"):
-                # An Application's status moves often (every sync, every health change):
-                # its owner looks again at most once a second for all of them.
-                self.queue.add_after(f"{meta.get('namespace')}/{ref.get('name')}", SETTLE)
+        # An Application's status moves often (every sync, every health change): its owner
+        # looks again at most once a second for all of them.
+        key = owner_key(event.object, "GitRepo")
+        if key is not None:
+            self.queue.add_after(key, SETTLE)
 
     # -- reconcile --------------------------------------------------------------------------
 
@@ -176,10 +181,10 @@ class GitRepoController:
             return Result()
         repo = self._repos.get(key)
         if repo is None:
-            self._written.pop(key, None)
+            self._status.forget(key)
             return Result()
         meta = repo["metadata"]
-        if older(repo, self._written.get(key, "")):
+        if self._status.stale(key, repo):
             return Result(requeue_after=STALE_RETRY)
         if not self._leading():
             return Result(requeue_after=1.0)
@@ -465,33 +470,9 @@ class GitRepoController:
             return
 
     async def _write(self, repo: dict[str, Any], status: GitRepoStatus) -> None:
-        meta = repo["metadata"]
-        status.observed_generation = int(meta.get("generation") or 0)
-        new = status.to_wire()
-        old = dict(repo.get("status") or {})
+        status.observed_generation = int(repo["metadata"].get("generation") or 0)
         # The polling time alone is no change worth a write (and an event) every poll.
-        if {**new, "lastPollingTime": None} == {**old, "lastPollingTime": None}:
-            return
-        if not self._leading():
-            return
-        path = (
-            resource_path(
-                GITREPO.api_version, GITREPO.plural, namespace=meta["namespace"], name=meta["name"]
-            )
-            + "/status"
-        )
-        body = {"metadata": {"resourceVersion": meta.get("resourceVersion")}, "status": new}
-        key = f"{meta['namespace']}/{meta['name']}"
-        try:
-            written = await self._hub.merge_patch(path, body)
-        except NotFound:
-            return
-        except Conflict:
-            self.queue.add_after(key, STALE_RETRY)
-            return
-        self._written[key] = str(
-            ((written or {}).get("metadata") or {}).get("resourceVersion") or ""
-        )
+        await self._status.write(repo, status.to_wire(), ignoring=("lastPollingTime",))
 
 
 _USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@]*@")

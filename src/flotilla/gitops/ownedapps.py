@@ -28,6 +28,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from flotilla.api.application import ApplicationSpec
+from flotilla.api.crds import KindInfo
 from flotilla.api.kinds import APPLICATION
 from flotilla.api.labels import CONFIRM_PRUNE_ANNOTATION, HUB_CLUSTER
 from flotilla.api.placement import PruneRecord
@@ -35,6 +36,8 @@ from flotilla.gitops import status as appstatus
 from flotilla.kube import Conflict, KubeClient, KubeError, NotFound, resource_path
 from flotilla.propagation import pruning
 from flotilla.runtime.informer import Informer
+from flotilla.runtime.queue import WorkQueue
+from flotilla.runtime.reflector import older
 
 FIELD_MANAGER = "flotilla-applicationset"
 WRITERS = 16
@@ -422,17 +425,85 @@ class OwnedApplications:
         return []
 
 
+STALE_RETRY = 0.2
+"""Seconds before an owner whose informer copy is older than its last status write (or
+whose write met a conflict) is looked at again."""
+SETTLE = 1.0
+"""Seconds an owner waits after one of its Applications changed (they come in bursts)."""
+
+
+def owner_key(app: Mapping[str, Any], kind: str) -> str | None:
+    """The queue key of the ``kind`` that controls ``app``, if one does."""
+    meta = app.get("metadata") or {}
+    for ref in meta.get("ownerReferences") or []:
+        if ref.get("kind") == kind and ref.get("controller"):
+            return f"{meta.get('namespace')}/{ref.get('name')}"
+    return None
+
+
+class OwnerStatus:
+    """An owner kind's status writes: against the resourceVersion read (a conflict looks
+    again soon), and remembered, so a pass on an informer copy older than the last write
+    waits for the newer one."""
+
+    def __init__(
+        self, hub: KubeClient, kind: KindInfo, queue: WorkQueue[str], leading: Callable[[], bool]
+    ) -> None:
+        self._hub = hub
+        self._kind = kind
+        self._queue = queue
+        self._leading = leading
+        self._written: dict[str, str] = {}
+
+    def stale(self, key: str, obj: Mapping[str, Any]) -> bool:
+        return older(dict(obj), self._written.get(key, ""))
+
+    def forget(self, key: str) -> None:
+        self._written.pop(key, None)
+
+    async def write(
+        self, obj: Mapping[str, Any], new: dict[str, Any], *, ignoring: Sequence[str] = ()
+    ) -> None:
+        """Write ``new`` as ``obj``'s status, unless only the fields ``ignoring`` changed."""
+        meta = obj["metadata"]
+        old = dict(obj.get("status") or {})
+        blank = dict.fromkeys(ignoring)
+        if {**new, **blank} == {**old, **blank} or not self._leading():
+            return
+        key = f"{meta['namespace']}/{meta['name']}"
+        path = resource_path(
+            self._kind.api_version,
+            self._kind.plural,
+            namespace=meta["namespace"],
+            name=meta["name"],
+        )
+        body = {"metadata": {"resourceVersion": meta.get("resourceVersion")}, "status": new}
+        try:
+            written = await self._hub.merge_patch(f"{path}/status", body)
+        except NotFound:
+            return
+        except Conflict:
+            self._queue.add_after(key, STALE_RETRY)
+            return
+        version = ((written or {}).get("metadata") or {}).get("resourceVersion") or ""
+        self._written[key] = str(version)
+
+
 __all__ = [
     "DIGEST_ANNOTATION",
     "FIELD_MANAGER",
     "NOTHING_PRESERVED",
+    "SETTLE",
+    "STALE_RETRY",
     "Outcome",
     "OwnedApplications",
     "Owner",
+    "OwnerStatus",
     "Plan",
     "Preserved",
     "application",
     "digest",
     "owned_by",
+    "owner_key",
     "plan",
 ]
