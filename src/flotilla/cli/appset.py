@@ -19,13 +19,15 @@ import click
 import yaml
 
 from flotilla.api.kinds import APPLICATIONSET
+from flotilla.cli import served
 from flotilla.cli.app import DEFAULT_APP_NAMESPACE
 from flotilla.cli.confirming import confirm_deletion
 from flotilla.cli.errors import fail_on_errors
 from flotilla.cli.gitcache import git_cache
-from flotilla.cli.hubconn import HubTarget, hub_options, hub_target
+from flotilla.cli.hubconn import hub_options, hub_target
 from flotilla.cli.options import pairs, rewrite_option
 from flotilla.cli.output import columns, console, dump, row, say, scrubbed
+from flotilla.cli.served import namespace_option
 from flotilla.clusters.registry import RegistryError, list_clusters, member_connection
 from flotilla.devfleet.binaries import find_tool
 from flotilla.gitops import appsets
@@ -35,28 +37,10 @@ from flotilla.gitops.repositories import SECRET_TYPE_LABEL
 from flotilla.gitops.sources import GitSources
 from flotilla.kube import Forbidden, KubeClient, NotFound, resource_path
 
-NOT_SERVED = "this hub does not serve ApplicationSets: run `flotilla hub install`"
-
 
 @click.group()
 def appset() -> None:
     """ApplicationSets (Argo CD's kind): Applications generated from parameter sets."""
-
-
-def _namespace_option(command: Any) -> Any:
-    return click.option(
-        "-N",
-        "--app-namespace",
-        default=DEFAULT_APP_NAMESPACE,
-        show_default=True,
-        help="The hub namespace the ApplicationSet lives in.",
-    )(command)
-
-
-def _path(namespace: str | None, name: str | None = None) -> str:
-    return resource_path(
-        APPLICATIONSET.api_version, APPLICATIONSET.plural, namespace=namespace, name=name
-    )
 
 
 def _split(name: str, namespace: str) -> tuple[str, str]:
@@ -216,29 +200,15 @@ def _state(item: dict[str, Any]) -> str:
     return str(_condition(item, "ResourcesUpToDate").get("reason") or "Unknown")
 
 
-async def _read(target: HubTarget, namespace: str | None, name: str | None) -> Any:
-    async with target.client() as hub:
-        try:
-            return await hub.get(_path(namespace, name))
-        except NotFound:
-            try:
-                await hub.get(_path(namespace), limit="1")
-            except NotFound:
-                raise click.ClickException(NOT_SERVED) from None
-            raise click.ClickException(
-                f"no ApplicationSet {name!r} in namespace {namespace!r}"
-            ) from None
-
-
 @appset.command("list")
-@_namespace_option
+@namespace_option("--app-namespace", DEFAULT_APP_NAMESPACE, APPLICATIONSET)
 @click.option("-A", "--all-namespaces", is_flag=True, help="ApplicationSets of every namespace.")
 @click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table")
 @hub_options
 @fail_on_errors
 def list_command(
     *,
-    app_namespace: str,
+    namespace: str,
     all_namespaces: bool,
     output: str,
     hub_kubeconfig: Path | None,
@@ -246,7 +216,9 @@ def list_command(
 ) -> None:
     """ApplicationSets with how many Applications they generate and how those are."""
     target = hub_target(hub_kubeconfig, hub_context)
-    answer = asyncio.run(_read(target, None if all_namespaces else app_namespace, None))
+    answer = asyncio.run(
+        served.read(target, APPLICATIONSET, None if all_namespaces else namespace, None)
+    )
     items = list(answer.get("items") or [])
     if output != "table":
         dump({"apiVersion": "v1", "kind": "List", "items": items}, output)
@@ -275,17 +247,17 @@ def list_command(
 
 @appset.command("get")
 @click.argument("name")
-@_namespace_option
+@namespace_option("--app-namespace", DEFAULT_APP_NAMESPACE, APPLICATIONSET)
 @click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text")
 @hub_options
 @fail_on_errors
 def get_command(
-    *, name: str, app_namespace: str, output: str, hub_kubeconfig: Path | None, hub_context: str
+    *, name: str, namespace: str, output: str, hub_kubeconfig: Path | None, hub_context: str
 ) -> None:
     """An ApplicationSet's generators, conditions and generated Applications."""
-    namespace, name = _split(name, app_namespace)
+    namespace, name = _split(name, namespace)
     target = hub_target(hub_kubeconfig, hub_context)
-    item = asyncio.run(_read(target, namespace, name))
+    item = asyncio.run(served.read(target, APPLICATIONSET, namespace, name))
     if output != "text":
         dump(item, output)
         return
@@ -329,17 +301,17 @@ def get_command(
 
 @appset.command("rollout")
 @click.argument("name")
-@_namespace_option
+@namespace_option("--app-namespace", DEFAULT_APP_NAMESPACE, APPLICATIONSET)
 @click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text")
 @hub_options
 @fail_on_errors
 def rollout_command(
-    *, name: str, app_namespace: str, output: str, hub_kubeconfig: Path | None, hub_context: str
+    *, name: str, namespace: str, output: str, hub_kubeconfig: Path | None, hub_context: str
 ) -> None:
     """The last progressive rollout (strategy RollingSync): its steps and how each went."""
-    namespace, name = _split(name, app_namespace)
+    namespace, name = _split(name, namespace)
     target = hub_target(hub_kubeconfig, hub_context)
-    item = asyncio.run(_read(target, namespace, name))
+    item = asyncio.run(served.read(target, APPLICATIONSET, namespace, name))
     record = (item.get("status") or {}).get("rollout")
     if output != "text":
         dump(record or {}, output)
@@ -374,19 +346,19 @@ def rollout_command(
 
 @appset.command("confirm-delete")
 @click.argument("name")
-@_namespace_option
+@namespace_option("--app-namespace", DEFAULT_APP_NAMESPACE, APPLICATIONSET)
 @hub_options
 @fail_on_errors
 def confirm_delete(
-    *, name: str, app_namespace: str, hub_kubeconfig: Path | None, hub_context: str
+    *, name: str, namespace: str, hub_kubeconfig: Path | None, hub_context: str
 ) -> None:
     """Let the ApplicationSet delete the Applications the deletion guard holds."""
-    namespace, name = _split(name, app_namespace)
+    namespace, name = _split(name, namespace)
     target = hub_target(hub_kubeconfig, hub_context)
     confirm_deletion(
         target,
-        _path(namespace, name),
-        lambda: _read(target, namespace, name),
+        served.path(APPLICATIONSET, namespace, name),
+        lambda: served.read(target, APPLICATIONSET, namespace, name),
         shown=f"{namespace}/{name}",
     )
 

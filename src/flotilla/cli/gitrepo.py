@@ -12,17 +12,18 @@ from pydantic import ValidationError
 
 from flotilla.api.fleet import ClusterGroupSpec, GitRepoSpec
 from flotilla.api.kinds import CLUSTERGROUP, GITREPO
+from flotilla.cli import served
 from flotilla.cli.confirming import confirm_deletion
 from flotilla.cli.errors import fail_on_errors
-from flotilla.cli.hubconn import HubTarget, hub_options, hub_target
+from flotilla.cli.hubconn import hub_options, hub_target
 from flotilla.cli.output import columns, console, dump, row, say
+from flotilla.cli.served import namespace_option
 from flotilla.clusters.registry import list_clusters
 from flotilla.gitops import fleetbundles as fleet
 from flotilla.gitops.urls import redact
-from flotilla.kube import NotFound, resource_path
+from flotilla.kube import resource_path
 
 DEFAULT_NAMESPACE = "fleet-default"
-NOT_SERVED = "this hub does not serve GitRepos: run `flotilla hub install`"
 
 
 @click.group()
@@ -30,35 +31,8 @@ def gitrepo() -> None:
     """Fleet GitRepos: bundles of a git repository deployed to the clusters they target."""
 
 
-def _namespace_option(command: Any) -> Any:
-    return click.option(
-        "-N",
-        "--namespace",
-        "namespace",
-        default=DEFAULT_NAMESPACE,
-        show_default=True,
-        help="The hub namespace the GitRepo lives in.",
-    )(command)
-
-
-def _path(namespace: str | None, name: str | None = None) -> str:
-    return resource_path(GITREPO.api_version, GITREPO.plural, namespace=namespace, name=name)
-
-
-async def _read(target: HubTarget, namespace: str | None, name: str | None) -> Any:
-    async with target.client() as hub:
-        try:
-            return await hub.get(_path(namespace, name))
-        except NotFound:
-            try:
-                await hub.get(_path(namespace), limit="1")
-            except NotFound:
-                raise click.ClickException(NOT_SERVED) from None
-            raise click.ClickException(f"no GitRepo {name!r} in namespace {namespace!r}") from None
-
-
 @gitrepo.command("list")
-@_namespace_option
+@namespace_option("--namespace", DEFAULT_NAMESPACE, GITREPO)
 @click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table")
 @hub_options
 @fail_on_errors
@@ -67,7 +41,7 @@ def list_command(
 ) -> None:
     """GitRepos with their commit, bundle deployments ready and state."""
     target = hub_target(hub_kubeconfig, hub_context)
-    items = list((asyncio.run(_read(target, namespace, None))).get("items") or [])
+    items = list((asyncio.run(served.read(target, GITREPO, namespace, None))).get("items") or [])
     if output != "table":
         dump({"apiVersion": "v1", "kind": "List", "items": items}, output)
         return
@@ -88,7 +62,7 @@ def list_command(
 
 @gitrepo.command("status")
 @click.argument("name")
-@_namespace_option
+@namespace_option("--namespace", DEFAULT_NAMESPACE, GITREPO)
 @click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text")
 @hub_options
 @fail_on_errors
@@ -97,7 +71,7 @@ def status_command(
 ) -> None:
     """Each bundle on each cluster, with Fleet's state and why."""
     target = hub_target(hub_kubeconfig, hub_context)
-    item = asyncio.run(_read(target, namespace, name))
+    item = asyncio.run(served.read(target, GITREPO, namespace, name))
     if output != "text":
         dump(item, output)
         return
@@ -123,7 +97,7 @@ def status_command(
 
 @gitrepo.command("targets")
 @click.argument("name")
-@_namespace_option
+@namespace_option("--namespace", DEFAULT_NAMESPACE, GITREPO)
 @hub_options
 @fail_on_errors
 def targets_command(
@@ -133,7 +107,7 @@ def targets_command(
     target = hub_target(hub_kubeconfig, hub_context)
 
     async def run() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
-        item = await _read(target, namespace, name)
+        item = await served.read(target, GITREPO, namespace, name)
         async with target.client() as hub:
             clusters = await list_clusters(hub)
             path = resource_path(CLUSTERGROUP.api_version, CLUSTERGROUP.plural, namespace=namespace)
@@ -167,7 +141,7 @@ def targets_command(
 
 @gitrepo.command("confirm-delete")
 @click.argument("name")
-@_namespace_option
+@namespace_option("--namespace", DEFAULT_NAMESPACE, GITREPO)
 @hub_options
 @fail_on_errors
 def confirm_delete(
@@ -177,8 +151,8 @@ def confirm_delete(
     target = hub_target(hub_kubeconfig, hub_context)
     confirm_deletion(
         target,
-        _path(namespace, name),
-        lambda: _read(target, namespace, name),
+        served.path(GITREPO, namespace, name),
+        lambda: served.read(target, GITREPO, namespace, name),
         shown=f"{namespace}/{name}",
     )
 
