@@ -100,12 +100,15 @@ def launch(
     raise AssertionError(f"controller did not start serving:\n{log.read_text()}")
 
 
-async def later_passes(controller: ControllerProcess, count: int = 3) -> None:
-    """Wait until ``controller`` has finished ``count`` more propagation reconciles: the
-    signal that passes after the one a test looked at ran (instead of a sleep)."""
-    start = controller.reconciles()
+async def later_passes(
+    controller: ControllerProcess, count: int = 3, *, of: str = "propagation"
+) -> None:
+    """Wait until ``controller`` has finished ``count`` more reconciles of ``of`` (a
+    controller's name): the signal that passes after the one a test looked at ran (instead
+    of a sleep)."""
+    start = controller.reconciles(of)
 
     async def done() -> bool:
-        return controller.reconciles() >= start + count
+        return controller.reconciles(of) >= start + count
 
-    await eventually(done, timeout=60, what=f"{count} more propagation passes")
+    await eventually(done, timeout=60, what=f"{count} more {of} passes")

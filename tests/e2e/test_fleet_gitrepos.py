@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
+from flotilla.api import ClusterName
 from flotilla.kube import NotFound
-from tests.e2e.controllers import ControllerProcess, Controllers
+from tests.e2e.controllers import ControllerProcess, Controllers, later_passes
 from tests.e2e.gitops import HUB, PUBLIC, cm, cm_path, member_get, mirror, mirrored
 from tests.e2e.localfleet import LocalFleet
 from tests.e2e.waiting import eventually
@@ -199,3 +200,42 @@ async def test_helm_values_per_target_and_depends_on(
         south = await member_get(fleet, "ap-south", cm_path(name, "web"))
         assert east is not None and east["data"] == {"replicas": "3"}
         assert south is not None and south["data"] == {"replicas": "1"}
+
+
+async def test_compare_patches_leave_a_field_to_the_cluster_and_correct_drift_reverts_the_rest(
+    fleet: LocalFleet, fleet_controller: ControllerProcess, mirror: tuple[Path, GitDaemon]
+) -> None:
+    name = f"tuned-{uuid.uuid4().hex[:6]}"
+    repo = GitRepo.create(mirror[0], name)
+    repo.commit({
+        "app/cm.yaml": cm("tuned", {"tuned": "1", "other": "1"}),
+        "app/fleet.yaml": f"defaultNamespace: {name}\ncorrectDrift: {{enabled: true}}\n"
+                          "diff:\n  comparePatches:\n  - apiVersion: v1\n    kind: ConfigMap\n"
+                          "    name: tuned\n    operations: [{op: remove, path: /data/tuned}]\n",
+    }, "tuned")  # fmt: skip
+    body = {
+        "apiVersion": "fleet.cattle.io/v1alpha1", "kind": "GitRepo",
+        "metadata": {"name": name, "namespace": "fleet-default"},
+        "spec": {"repo": f"{PUBLIC}{name}", "branch": "main", "paths": ["app"],
+                 "targets": [{"clusterName": "us-east"}]},
+    }  # fmt: skip
+    async with gitrepo(fleet, body):
+        await wait_states(fleet, name, {(f"{name}-app", "us-east"): "Ready"}, what="Ready")
+
+        async def tune(field: str) -> None:
+            async with fleet.client(ClusterName("us-east")) as client:
+                await client.request(
+                    "PATCH", cm_path(name, "tuned"), params={"fieldManager": "tuner"},
+                    body={"data": {field: "9"}}, content_type="application/merge-patch+json",
+                )  # fmt: skip
+
+        await tune("tuned")
+        await later_passes(fleet_controller, 2, of="gitops")
+        await wait_states(fleet, name, {(f"{name}-app", "us-east"): "Ready"}, what="still Ready")
+        await tune("other")
+
+        async def corrected() -> bool:
+            found = await member_get(fleet, "us-east", cm_path(name, "tuned"))
+            return found is not None and found["data"] == {"tuned": "9", "other": "1"}
+
+        await eventually(corrected, timeout=30, what="other corrected, tuned left as tuned")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.e2e.controllers import ControllerProcess
+from flotilla.api import ClusterName
+from tests.e2e.controllers import ControllerProcess, later_passes
 from tests.e2e.gitops import (
     application,
     cm,
@@ -105,3 +106,46 @@ async def test_a_source_that_fails_prunes_nothing_and_says_why(
     assert broken["status"]["sync"]["status"] == "Unknown"
     live = await member_get(fleet, "us-east", cm_path(dest, "a"))
     assert live is not None and live["data"] == {"v": "1"}
+
+
+async def test_ignore_differences_leaves_a_field_to_the_cluster(
+    fleet: LocalFleet, gitops: ControllerProcess, repo: GitRepo, dest: str
+) -> None:
+    first = repo.commit({"k8s/cm.yaml": cm("tuned", {"tuned": "1", "other": "1"})}, "tuned")
+    app = application(
+        "ignore-" + dest[-8:], repo=repo.url_file, path="k8s", namespace=dest,
+        automated={"selfHeal": True},
+        options=("CreateNamespace=true", "RespectIgnoreDifferences=true"),
+    )  # fmt: skip
+    app["spec"]["ignoreDifferences"] = [
+        {"group": "", "kind": "ConfigMap", "jsonPointers": ["/data/tuned"]}
+    ]
+    await create_app(fleet, app)
+    name = app["metadata"]["name"]
+    await wait_app(fleet, name, lambda a: synced(a, first), what="first sync")
+
+    async def tune(field: str) -> None:
+        async with fleet.client(ClusterName("us-east")) as client:
+            await client.request(
+                "PATCH", cm_path(dest, "tuned"), params={"fieldManager": "tuner"},
+                body={"data": {field: "9"}}, content_type="application/merge-patch+json",
+            )  # fmt: skip
+
+    # Another manager takes the ignored field: no drift, nothing reverted.
+    await tune("tuned")
+    await later_passes(gitops, 2, of="gitops")
+    seen = await wait_app(fleet, name, lambda a: synced(a, first), what="still Synced")
+    assert seen["status"]["sync"]["status"] == "Synced"
+    live = await member_get(fleet, "us-east", cm_path(dest, "tuned"))
+    assert live is not None and live["data"]["tuned"] == "9"
+
+    # Another field drifts: self-heal puts it back, and the ignored one keeps the cluster's.
+    await tune("other")
+
+    async def healed() -> bool:
+        found = await member_get(fleet, "us-east", cm_path(dest, "tuned"))
+        return found is not None and found["data"]["other"] == "1"
+
+    await eventually(healed, timeout=30, what="other reverted by self-heal")
+    live = await member_get(fleet, "us-east", cm_path(dest, "tuned"))
+    assert live is not None and live["data"]["tuned"] == "9"

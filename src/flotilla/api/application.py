@@ -181,11 +181,37 @@ class SyncPolicy(Model):
     retry: RetryStrategy | None = None
 
 
+class ResourceIgnoreDifferences(Model):
+    """Fields of matching objects a comparison leaves out (Argo CD's ``ignoreDifferences``)."""
+
+    group: str = Field(default="", max_length=MAX_NAME_LENGTH, description='"" is the core group.')
+    kind: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    name: str = Field(default="", max_length=MAX_NAME_LENGTH, description="Any when empty.")
+    namespace: str = Field(default="", max_length=MAX_NAME_LENGTH, description="Any when empty.")
+    json_pointers: list[str] = Field(
+        default_factory=list, max_length=MAX_LIST, description="RFC 6901 pointers: /spec/replicas."
+    )
+    jq_path_expressions: list[str] = Field(
+        default_factory=list, max_length=MAX_LIST, description="Not supported: use jsonPointers."
+    )
+    managed_fields_managers: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_LIST,
+        description="Fields these field managers own are left out too.",
+    )
+
+
 class ApplicationSpec(Model):
     project: str = Field(default="default", max_length=MAX_NAME_LENGTH)
     source: ApplicationSource
     destination: ApplicationDestination
     sync_policy: SyncPolicy | None = None
+    ignore_differences: list[ResourceIgnoreDifferences] = Field(
+        default_factory=list,
+        max_length=MAX_LIST,
+        description="Fields a comparison (and self-heal) leaves out; with the sync option "
+        "RespectIgnoreDifferences=true a sync keeps their live values too.",
+    )
     revision_history_limit: int | None = Field(
         default=None, ge=0, le=MAX_HISTORY, description="Sync history kept (default 10)."
     )
@@ -324,6 +350,7 @@ __all__ = [
     "HistoryEntry",
     "Operation",
     "OperationState",
+    "ResourceIgnoreDifferences",
     "ResourceStatus",
     "SyncOperation",
     "SyncPolicy",

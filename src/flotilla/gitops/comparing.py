@@ -17,20 +17,25 @@ from typing import Any
 from flotilla.api.application import ResourceHealth, ResourceStatus
 from flotilla.gitops.desired import DIGEST_ANNOTATION
 from flotilla.gitops.health import Health, aggregate, health_of
+from flotilla.gitops.ignoring import NOTHING, Ignored, without
 from flotilla.propagation.drift import managers_of_our_fields
 
 SYNCED, OUT_OF_SYNC, MISSING, EXTRANEOUS = "Synced", "OutOfSync", "Missing", "Extraneous"
 
 
-def compare(manifest: dict[str, Any], live: dict[str, Any] | None) -> tuple[str, str]:
-    """(sync status, why) of one desired object against its live copy."""
+def compare(
+    manifest: dict[str, Any], live: dict[str, Any] | None, ignored: Ignored = NOTHING
+) -> tuple[str, str]:
+    """(sync status, why) of one desired object against its live copy; ``ignored`` fields
+    (``ignoreDifferences``) are no difference whoever owns them."""
     if live is None:
         return MISSING, "not on the cluster"
     wanted = ((manifest.get("metadata") or {}).get("annotations") or {}).get(DIGEST_ANNOTATION)
     there = ((live.get("metadata") or {}).get("annotations") or {}).get(DIGEST_ANNOTATION)
     if wanted != there:
         return OUT_OF_SYNC, "differs from git"
-    intruders = managers_of_our_fields(live, manifest)
+    ours = without(manifest, ignored.pointers) if ignored.pointers else manifest
+    intruders = [m for m in managers_of_our_fields(live, ours) if m not in ignored.managers]
     if intruders:
         return OUT_OF_SYNC, f"changed on the cluster by {', '.join(intruders)}"
     return SYNCED, ""

@@ -50,6 +50,7 @@ from flotilla.api.application import (
     ApplicationStatus,
     HealthInfo,
     Operation,
+    ResourceIgnoreDifferences,
     ResourceResult,
     ResourceStatus,
     SyncResult,
@@ -64,7 +65,7 @@ from flotilla.api.labels import (
     label_of,
 )
 from flotilla.clusters.connections import MemberConnections
-from flotilla.gitops import comparing
+from flotilla.gitops import comparing, ignoring
 from flotilla.gitops import status as appstatus
 from flotilla.gitops.desired import DIGEST_ANNOTATION, Renderer, digest_of_all, stamped, waves
 from flotilla.gitops.health import Health
@@ -339,6 +340,10 @@ class ApplicationController:
             await self._write(app, status, memory)
             return Result()
         cluster, problem = self._destination(spec)
+        try:
+            ignoring.check(spec.ignore_differences)
+        except ignoring.IgnoreError as exc:
+            problem = problem or f"spec.{exc}"
         if meta.get("deletionTimestamp"):
             if not cluster and spec.destination.server and not self._all_connected():
                 appstatus.set_condition(
@@ -476,17 +481,19 @@ class ApplicationController:
                     scoped[kind_of] = (await member.mapper.resource_for(*kind_of)).namespaced
                 except (KubeError, ValueError):  # not served yet (a CRD of this sync)
                     scoped[kind_of] = None
+        rules = spec.ignore_differences
         desired = stamped(
             rendered.manifests,
             owner=owner,
             namespace=dest_ns,
             namespaced=lambda m: scoped.get((m.get("apiVersion", ""), m.get("kind", ""))),
+            ignored=lambda m: ignoring.ignored_for(m, rules),
         )
         kinds = sorted(
             {f"{m['apiVersion']}/{m['kind']}" for m in desired} | set(appstatus.kinds_of(status))
         )
         # 2. compare
-        entries, healths = await self._compare(member, owner, desired, kinds)
+        entries, healths = await self._compare(member, owner, desired, kinds, rules)
         sync_status = comparing.app_sync(entries)
         digest = digest_of_all(desired)
         # 3. sync when asked, or when automated and something is to do
@@ -539,15 +546,18 @@ class ApplicationController:
             else:
                 memory.last_auto = attempt if reason == "automated" else memory.last_auto
                 memory.heal_after = self._clock.monotonic() + SELF_HEAL_WAIT
+                written = desired
+                if spec.option("RespectIgnoreDifferences") and rules:
+                    written = await self._respecting(member, desired, rules)
                 delay = await self._sync(
-                    app, spec, status, operation, member.name, desired, revision, digest,
+                    app, spec, status, operation, member.name, written, revision, digest,
                     prune=prune, kinds=kinds, memory=memory, now=now,
                 )  # fmt: skip
                 result_delay = min(result_delay, delay)
                 state = status.operation_state
                 if state is not None and state.phase == "Succeeded":
                     await self._caught_up(member, desired)
-                entries, healths = await self._compare(member, owner, desired, kinds)
+                entries, healths = await self._compare(member, owner, desired, kinds, rules)
                 sync_status = comparing.app_sync(entries)
         elif operation is not None:  # a dry run: what would change, nothing written
             results = [
@@ -639,8 +649,37 @@ class ApplicationController:
                 return
             await asyncio.sleep(0.01)  # real time: the watch events are real
 
+    async def _respecting(
+        self,
+        member: Any,
+        desired: list[dict[str, Any]],
+        rules: list[ResourceIgnoreDifferences],
+    ) -> list[dict[str, Any]]:
+        """``desired`` with the ignored fields of objects that exist as they are live
+        (RespectIgnoreDifferences=true)."""
+        out = []
+        for manifest in desired:
+            ignored = ignoring.ignored_for(manifest, rules)
+            live = await self._live(member, manifest) if ignored.pointers else None
+            out.append(ignoring.respected(manifest, live, ignored.pointers))
+        return out
+
+    async def _live(self, member: Any, manifest: dict[str, Any]) -> dict[str, Any] | None:
+        informer = await self._sync_members.informer(
+            member, manifest["apiVersion"], manifest["kind"]
+        )
+        meta = manifest["metadata"]
+        ref = f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta["name"]
+        found = informer.get(ref) if informer else None
+        return dict(found) if found is not None else None
+
     async def _compare(
-        self, member: Any, owner: str, desired: list[dict[str, Any]], kinds: Iterable[str]
+        self,
+        member: Any,
+        owner: str,
+        desired: list[dict[str, Any]],
+        kinds: Iterable[str],
+        rules: list[ResourceIgnoreDifferences],
     ) -> tuple[list[ResourceStatus], list[Health | None]]:
         entries: list[ResourceStatus] = []
         healths: list[Health | None] = []
@@ -656,7 +695,7 @@ class ApplicationController:
             live = informer.get(ref) if informer else None
             if live is not None and label_of(live, APPLICATION_LABEL) != owner:
                 live = None
-            state, why = comparing.compare(manifest, live)
+            state, why = comparing.compare(manifest, live, ignoring.ignored_for(manifest, rules))
             item, health = comparing.entry(manifest, state, live=live, message=why)
             entries.append(item)
             healths.append(health)

@@ -37,6 +37,7 @@ from flotilla.api.labels import (
     MANAGED_BY_LABEL,
     OWNER_LABELS,
 )
+from flotilla.gitops.ignoring import NOTHING, Ignored, without
 from flotilla.gitops.rendering import Directory, Helm, Kustomize, RenderError, Tools, detect, render
 from flotilla.gitops.sources import Credentials, GitSources
 
@@ -166,9 +167,11 @@ def stamped(
     owner: str,
     namespace: str,
     namespaced: Callable[[dict[str, Any]], bool | None],
+    ignored: Callable[[dict[str, Any]], Ignored] = lambda _manifest: NOTHING,
 ) -> list[dict[str, Any]]:
     """``manifests`` made the Application ``owner``'s ("ns.name"): see the module docstring.
 
+    ``ignored(manifest)`` names the fields ``ignoreDifferences`` leaves out of the digest.
     ``namespaced(manifest)`` says what the member's mapping says of the kind (None: it does
     not know the kind yet, as with a CRD in the same sync: it is taken as namespaced).
     """
@@ -186,7 +189,9 @@ def stamped(
         annotations = {k: v for k, v in (meta.get("annotations") or {}).items()}
         annotations.pop(DIGEST_ANNOTATION, None)
         meta["annotations"] = annotations
-        annotations[DIGEST_ANNOTATION] = digest(item)
+        # What ignoreDifferences leaves out is not part of what git wants, either.
+        left_out = ignored(item).pointers
+        annotations[DIGEST_ANNOTATION] = digest(without(item, left_out) if left_out else item)
         out.append(item)
     return out
 

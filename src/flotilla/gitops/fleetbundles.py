@@ -307,15 +307,51 @@ def application_spec(
         (isinstance(correct, Mapping) and correct.get("enabled"))
         or (spec.correct_drift and spec.correct_drift.enabled)
     )
+    ignore = _compare_patches(bundle, options.get("diff"))
     return {
         "project": "default",
         "source": source,
         "destination": {"name": cluster, "namespace": namespace},
         "syncPolicy": {
             "automated": {"prune": True, "selfHeal": self_heal},
-            "syncOptions": ["CreateNamespace=true"],
+            # Fields diff.comparePatches leaves out keep what the cluster made of them.
+            "syncOptions": ["CreateNamespace=true"]
+            + (["RespectIgnoreDifferences=true"] if ignore else []),
         },
+        **({"ignoreDifferences": ignore} if ignore else {}),
     }
+
+
+def _compare_patches(bundle: Bundle, diff: Any) -> list[dict[str, Any]]:
+    """fleet.yaml's ``diff.comparePatches`` as Argo CD's ``ignoreDifferences``: the fields
+    their ``remove`` operations and ``jsonPointers`` name."""
+    if diff is None:
+        return []
+    patches = diff.get("comparePatches") if isinstance(diff, Mapping) else None
+    if patches is None:
+        return []
+    if not isinstance(patches, list):
+        raise FleetError(f"{bundle.name}: diff.comparePatches must be a list")
+    out = []
+    for number, patch in enumerate(patches):
+        where = f"{bundle.name}: diff.comparePatches[{number}]"
+        if not isinstance(patch, Mapping) or not _text(patch.get("kind")):
+            raise FleetError(f"{where} needs a kind")
+        pointers = [p for p in patch.get("jsonPointers") or [] if isinstance(p, str)]
+        for operation in patch.get("operations") or []:
+            if not isinstance(operation, Mapping) or operation.get("op") != "remove":
+                raise FleetError(f"{where}: only remove operations can be compared away")
+            pointers.append(_text(operation.get("path")))
+        out.append(
+            {
+                "group": _text(patch.get("apiVersion")).rpartition("/")[0],
+                "kind": _text(patch.get("kind")),
+                "name": _text(patch.get("name")),
+                "namespace": _text(patch.get("namespace")),
+                "jsonPointers": pointers,
+            }
+        )
+    return out
 
 
 def _helm_options(bundle: Bundle, helm: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,13 +9,13 @@ sync would write. Objects of the Application that git no longer has are "prune".
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flotilla.api import SYSTEM_NAMESPACE
-from flotilla.api.application import ApplicationSpec
+from flotilla.api.application import ApplicationSpec, ResourceIgnoreDifferences
 from flotilla.api.labels import (
     APPLICATION_LABEL,
     FIELD_MANAGER,
@@ -27,6 +27,7 @@ from flotilla.api.labels import (
     owner_of,
 )
 from flotilla.clusters import RegistryError, get_cluster, list_clusters, member_connection
+from flotilla.gitops import ignoring
 from flotilla.gitops.desired import Renderer, stamped
 from flotilla.gitops.diffing import object_diff
 from flotilla.gitops.rendering import Tools
@@ -141,7 +142,13 @@ async def plan_sync(
     try:
         async with member(config) as client:
             changes = await _compare(
-                client, rendered.manifests, owner, dest_ns, known, hub_id=hub_id
+                client,
+                rendered.manifests,
+                owner,
+                dest_ns,
+                known,
+                hub_id=hub_id,
+                rules=spec.ignore_differences,
             )
     except KubeError as exc:
         raise PreviewError(f"cluster {cluster}: {exc}") from None
@@ -157,6 +164,7 @@ async def _compare(
     known_kinds: list[tuple[str, str]],
     *,
     hub_id: str = "",
+    rules: Sequence[ResourceIgnoreDifferences] = (),
 ) -> list[Change]:
     mapper = RestMapper(member)
     infos: dict[tuple[str, str], ResourceInfo | None] = {}
@@ -172,9 +180,21 @@ async def _compare(
         info = infos.get((manifest.get("apiVersion", ""), manifest.get("kind", "")))
         return info.namespaced if info else None
 
-    desired = stamped(manifests, owner=owner, namespace=namespace, namespaced=namespaced)
+    def ignored(manifest: dict[str, Any]) -> ignoring.Ignored:
+        return ignoring.ignored_for(manifest, rules)
+
+    desired = stamped(
+        manifests, owner=owner, namespace=namespace, namespaced=namespaced, ignored=ignored
+    )
     changes = [
-        await _change(member, infos.get((m["apiVersion"], m["kind"])), m, owner, hub_id=hub_id)
+        await _change(
+            member,
+            infos.get((m["apiVersion"], m["kind"])),
+            m,
+            owner,
+            hub_id=hub_id,
+            left_out=ignored(m).pointers,
+        )
         for m in desired
     ]
     wanted = {object_key(m) for m in desired}
@@ -190,6 +210,7 @@ async def _change(
     owner: str,
     *,
     hub_id: str = "",
+    left_out: Sequence[ignoring.Path] = (),
 ) -> Change:
     if info is None:
         return Change(
@@ -218,9 +239,10 @@ async def _change(
         after = await member.apply(path, manifest, field_manager=FIELD_MANAGER, dry_run=True)
     except NotFound:  # its namespace does not exist yet
         after = manifest
-    diff = object_diff(live, after)
     if live is None:
-        return Change(manifest, "create", diff)
+        return Change(manifest, "create", object_diff(None, after))
+    # What ignoreDifferences leaves out is no difference here either.
+    diff = object_diff(ignoring.without(live, left_out), ignoring.without(after, left_out))
     return Change(manifest, "update" if diff else "unchanged", diff)
 
 

@@ -180,3 +180,28 @@ def test_states_as_fleet_shows_them() -> None:
     assert state_of(app_with({"sync": {"status": "OutOfSync"}}))[0] == "OutOfSync"
     failed = {"conditions": [{"type": "ComparisonError", "message": "no such path"}]}
     assert state_of(app_with(failed)) == ("ErrApplied", "no such path")
+
+
+def test_compare_patches_become_ignore_differences(tmp_path: Path) -> None:
+    write(tmp_path, {"k8s/a.yaml": "", "k8s/fleet.yaml": (
+        "diff:\n  comparePatches:\n  - apiVersion: apps/v1\n    kind: Deployment\n    name: web\n"
+        "    operations: [{op: remove, path: /spec/replicas}]\n"
+        "    jsonPointers: [/spec/paused]\n")})  # fmt: skip
+    (bundle,) = bundles_of(tmp_path, ["k8s"], "api")
+    app = application_spec(spec(), bundle, root=tmp_path, sha=SHA, cluster="c", custom=None)
+    pointers = ["/spec/paused", "/spec/replicas"]
+    assert app["ignoreDifferences"] == [
+        {
+            "group": "apps",
+            "kind": "Deployment",
+            "name": "web",
+            "namespace": "",
+            "jsonPointers": pointers,
+        }
+    ]
+    assert "RespectIgnoreDifferences=true" in app["syncPolicy"]["syncOptions"]
+    write(tmp_path, {"k8s/fleet.yaml": "diff: {comparePatches: [{kind: X, operations: "
+                                       "[{op: add, path: /a, value: 1}]}]}\n"})  # fmt: skip
+    (bundle,) = bundles_of(tmp_path, ["k8s"], "api")
+    with pytest.raises(FleetError, match="only remove operations"):
+        application_spec(spec(), bundle, root=tmp_path, sha=SHA, cluster="c", custom=None)
