@@ -149,8 +149,13 @@ class ApplicationSetResource(Model):
 class RolloutStep(Model):
     step: int
     applications: list[str] = Field(default_factory=list)
-    phase: str = Field(default="Waiting", description="Waiting, Progressing, Baking, Done.")
+    phase: str = Field(
+        default="Waiting", description="Waiting, Progressing, Paused, Baking, Done, RolledBack."
+    )
     started_at: datetime.datetime | None = None
+    progressed_at: datetime.datetime | None = Field(
+        default=None, description="When it last sent a change (its deadline counts from then)."
+    )
     healthy_since: datetime.datetime | None = None
 
 

@@ -660,8 +660,19 @@ class ApplicationController:
         out = []
         for manifest in desired:
             ignored = ignoring.ignored_for(manifest, rules)
-            live = await self._live(member, manifest) if ignored.pointers else None
-            out.append(ignoring.respected(manifest, live, ignored.pointers))
+            if not ignored.pointers:
+                out.append(manifest)
+                continue
+            live = await self._live(member, manifest)
+            kept = ignoring.respected(manifest, live, ignored.pointers)
+            # Flotilla's own labels and annotations (the digest, the owner) stay as desired.
+            meta, kept_meta = manifest["metadata"], kept.setdefault("metadata", {})
+            for part in ("labels", "annotations"):
+                ours = {
+                    k: v for k, v in (meta.get(part) or {}).items() if k.startswith("flotilla.io/")
+                }
+                kept_meta[part] = {**(kept_meta.get(part) or {}), **ours}
+            out.append(kept)
         return out
 
     async def _live(self, member: Any, manifest: dict[str, Any]) -> dict[str, Any] | None:
@@ -671,7 +682,20 @@ class ApplicationController:
         meta = manifest["metadata"]
         ref = f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta["name"]
         found = informer.get(ref) if informer else None
-        return dict(found) if found is not None else None
+        if found is not None:
+            return dict(found)
+        # Not among the Application's objects yet (one it adopts): read it; a failure
+        # fails the sync rather than write over what the cluster has.
+        info = await member.mapper.resource_for(manifest["apiVersion"], manifest["kind"])
+        path = resource_path(
+            info.api_version, info.plural,
+            namespace=meta.get("namespace") if info.namespaced else None, name=meta["name"],
+        )  # fmt: skip
+        try:
+            answer: dict[str, Any] = await member.client.get(path)
+        except NotFound:
+            return None
+        return answer
 
     async def _compare(
         self,

@@ -16,7 +16,8 @@ Application that deploys a bundle to one cluster. Pure (it reads a checked-out t
   ``defaultNamespace`` (default ``default``), or ``namespace`` / the GitRepo's
   ``targetNamespace`` (for Kustomize bundles every object's namespace is set to it;
   Helm charts get it as their release namespace). Fleet always prunes; ``correctDrift``
-  is self-heal.
+  is self-heal; ``diff.comparePatches`` are ``ignoreDifferences`` (only the comparison:
+  a deploy still writes what git says, as Fleet's does).
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from flotilla.api.application import MAX_LIST, ResourceIgnoreDifferences
 from flotilla.api.fleet import DEFAULT_GROUP, GitRepoSpec, GitTarget
 from flotilla.api.selectors import LabelSelector
+from flotilla.gitops import ignoring
 from flotilla.gitops.rendering import RenderError, read_data
 
 FLEET_YAML = "fleet.yaml"
@@ -314,9 +317,7 @@ def application_spec(
         "destination": {"name": cluster, "namespace": namespace},
         "syncPolicy": {
             "automated": {"prune": True, "selfHeal": self_heal},
-            # Fields diff.comparePatches leaves out keep what the cluster made of them.
-            "syncOptions": ["CreateNamespace=true"]
-            + (["RespectIgnoreDifferences=true"] if ignore else []),
+            "syncOptions": ["CreateNamespace=true"],
         },
         **({"ignoreDifferences": ignore} if ignore else {}),
     }
@@ -342,15 +343,21 @@ def _compare_patches(bundle: Bundle, diff: Any) -> list[dict[str, Any]]:
             if not isinstance(operation, Mapping) or operation.get("op") != "remove":
                 raise FleetError(f"{where}: only remove operations can be compared away")
             pointers.append(_text(operation.get("path")))
-        out.append(
-            {
-                "group": _text(patch.get("apiVersion")).rpartition("/")[0],
-                "kind": _text(patch.get("kind")),
-                "name": _text(patch.get("name")),
-                "namespace": _text(patch.get("namespace")),
-                "jsonPointers": pointers,
-            }
-        )
+        rule = {
+            "group": _text(patch.get("apiVersion")).rpartition("/")[0],
+            "kind": _text(patch.get("kind")),
+            "name": _text(patch.get("name")),
+            "namespace": _text(patch.get("namespace")),
+            "jsonPointers": pointers,
+        }
+        try:
+            ignoring.check([ResourceIgnoreDifferences.model_validate(rule)])
+        except (ValidationError, ignoring.IgnoreError) as exc:
+            message = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+            raise FleetError(f"{where}: {message}") from None
+        out.append(rule)
+    if len(out) > MAX_LIST:
+        raise FleetError(f"{bundle.name}: more than {MAX_LIST} diff.comparePatches")
     return out
 
 

@@ -356,10 +356,13 @@ def _walk(root: Path, *, want: str) -> list[str]:
     following a symlink and never into ``.git``."""
     found: list[str] = []
     for top, dirs, names in os.walk(root, followlinks=False):
-        # Never .git, and (as Argo CD) no hidden directory: .github is not an application.
+        # Never .git; and (as Argo CD) no hidden directory is an application (.github), while
+        # the files generator reads what git has, hidden directories included.
         dirs[:] = sorted(
-            d for d in dirs if not d.startswith(".") and not os.path.islink(os.path.join(top, d))
-        )
+            d for d in dirs
+            if d != ".git" and not (want == "dirs" and d.startswith("."))
+            and not os.path.islink(os.path.join(top, d))
+        )  # fmt: skip
         relative = Path(top).relative_to(root)
         entries = dirs if want == "dirs" else [n for n in names if _regular(Path(top) / n)]
         for name in entries:

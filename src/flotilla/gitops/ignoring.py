@@ -8,11 +8,16 @@ comparison means: left out of the digest that says what git wants (a change in g
 ignored field is no difference either, as in Argo CD) and no drift when someone else owns
 them. A sync still writes them unless ``RespectIgnoreDifferences=true``: then they keep the
 values the live object has.
+
+Drift is told by field ownership, and ownership of a list's items is the list's (as
+server-side apply records it for lists without merge keys): a pointer into a list item
+leaves the item's field out of the digest, but another manager owning the list still counts.
 """
 
 from __future__ import annotations
 
 import copy
+import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -66,7 +71,10 @@ def ignored_for(manifest: Mapping[str, Any], rules: Sequence[ResourceIgnoreDiffe
     pointers: list[Path] = []
     managers: set[str] = set()
     for rule in rules:
-        if (rule.group, rule.kind) != (group, manifest.get("kind")):
+        # Group and kind are globs, as in Argo CD ("*" is any).
+        if not fnmatch.fnmatchcase(group, rule.group or "") or not fnmatch.fnmatchcase(
+            str(manifest.get("kind") or ""), rule.kind
+        ):
             continue
         if rule.name and rule.name != meta.get("name"):
             continue
@@ -78,7 +86,8 @@ def ignored_for(manifest: Mapping[str, Any], rules: Sequence[ResourceIgnoreDiffe
 
 
 def without(manifest: Mapping[str, Any], pointers: Sequence[Path]) -> dict[str, Any]:
-    """A copy of ``manifest`` without the fields at ``pointers`` (absent ones are fine)."""
+    """A copy of ``manifest`` without the fields at ``pointers`` (absent ones are fine), and
+    without the maps that only they filled."""
     out = copy.deepcopy(dict(manifest))
     for path in pointers:
         parent = _at(out, path[:-1])
@@ -86,6 +95,10 @@ def without(manifest: Mapping[str, Any], pointers: Sequence[Path]) -> dict[str, 
             parent.pop(path[-1], None)
         elif isinstance(parent, list) and path[-1].isdigit() and int(path[-1]) < len(parent):
             parent.pop(int(path[-1]))
+        for depth in range(len(path) - 1, 0, -1):  # a map left empty goes too
+            holder, here = _at(out, path[: depth - 1]), _at(out, path[:depth])
+            if isinstance(holder, dict) and here == {}:
+                holder.pop(path[depth - 1], None)
     return out
 
 
@@ -96,15 +109,30 @@ def respected(
     live has none): what a sync with RespectIgnoreDifferences=true writes."""
     if live is None or not pointers:
         return dict(manifest)
-    out = without(manifest, pointers)
+    out = copy.deepcopy(dict(manifest))
     for path in pointers:
         value = _at(live, path)
         if value is _MISSING:
-            continue
-        parent = _at(out, path[:-1])
-        if isinstance(parent, dict):
-            parent[path[-1]] = copy.deepcopy(value)
+            out = without(out, [path])
+        else:
+            _put(out, path, copy.deepcopy(value))
     return out
+
+
+def _put(node: Any, path: Path, value: Any) -> None:
+    """Set ``path`` in ``node`` to ``value``, making the maps on the way."""
+    for key in path[:-1]:
+        if isinstance(node, dict):
+            node = node.setdefault(key, {})
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            return  # nowhere to put it: the manifest's shape differs
+    last = path[-1]
+    if isinstance(node, dict):
+        node[last] = value
+    elif isinstance(node, list) and last.isdigit() and int(last) < len(node):
+        node[int(last)] = value
 
 
 _MISSING = object()

@@ -141,6 +141,10 @@ async def plan_sync(
         )
     try:
         async with member(config) as client:
+            try:
+                ignoring.check(spec.ignore_differences)
+            except ignoring.IgnoreError as exc:
+                raise PreviewError(f"spec.{exc}") from None
             changes = await _compare(
                 client,
                 rendered.manifests,

@@ -7,8 +7,11 @@ whose ``matchExpressions`` select them by their labels; a step without expressio
 every one left, and the Applications no step takes form a last step (the rest). Each pass:
 
 - a step changes at most ``maxUpdate`` Applications at a time (an Application counts until
-  it is Synced and Healthy at its new generation);
+  its change landed and it is Synced and Healthy at its new generation); ``maxUpdate: 0``
+  holds the step (Paused) until the strategy changes;
 - a step is done once all it changed have been Healthy for ``bakeTime``; then the next;
+- a step that makes no progress (no new change sent, nothing turning Healthy) within
+  ``progressDeadline`` counts as failed;
 - when one Application this rollout changed turns Degraded, every Application it changed
   goes back to the spec it had before (kept on it, in ``flotilla.io/rollout-previous``,
   when it was changed), and the rollout is RolledBack: the same change is not tried again
@@ -48,7 +51,7 @@ class Decision:
     """Seconds until a step's bake time ends, when one bakes."""
 
 
-def decide(
+def decide(  # noqa: PLR0915 - one rollout's rules, in the order they apply
     strategy: RollingSync,
     record: Rollout | None,
     *,
@@ -98,20 +101,32 @@ def decide(
             continue
         if step.phase == "Waiting":
             step.phase, step.started_at = "Progressing", now
-        changed = [n for n in step.applications if n in record.updated]
-        # A write that did not land (a conflict, a stale read) is sent again.
-        out.writes += [todo[n] for n in changed if not landed(n) and n in todo]
+        names = [n for n in step.applications if n in desired]  # one that went is no gate
+        changed = [n for n in names if n in record.updated]
         in_flight = [n for n in changed if not (landed(n) and _healthy(live.get(n)))]
-        waiting = [n for n in step.applications if n in todo and n not in record.updated]
-        limit = _limit(limits[min(step.step, len(limits) - 1)], len(step.applications))
-        for name in waiting[: max(limit - len(in_flight), 0)]:
-            out.writes.append(_with_previous(todo[name], live.get(name)))
-            record.updated.append(name)
-        if waiting or in_flight:
-            step.healthy_since = None
-            if step.started_at and (now - step.started_at).total_seconds() > deadline:
-                why = f"step {step.step} was not Healthy within {strategy.progress_deadline}"
+        waiting = [n for n in names if n in todo and n not in record.updated]
+        limit = _limit(limits[min(step.step, len(limits) - 1)], len(names))
+        if not waiting and not in_flight:
+            pass  # the step may bake
+        elif limit == 0 and not in_flight:
+            step.phase = "Paused"  # maxUpdate 0: the step waits, as in Argo CD; no deadline
+            break
+        else:
+            since = step.progressed_at or step.started_at
+            if since and (now - since).total_seconds() > deadline:
+                why = f"step {step.step} made no progress within {strategy.progress_deadline}"
                 return _rolled_back(record, desired, live, now=now, writes=out.writes, why=why)
+            # A write that did not land (a conflict, a stale read) is sent again.
+            out.writes += [
+                _with_previous(todo[n], live.get(n), record.target)
+                for n in changed
+                if not landed(n) and n in todo
+            ]
+            for name in waiting[: max(limit - len(in_flight), 0)]:
+                out.writes.append(_with_previous(todo[name], live.get(name), record.target))
+                record.updated.append(name)
+                step.progressed_at = now
+            step.healthy_since = None
             step.phase = "Progressing"
             break
         step.healthy_since = step.healthy_since or now
@@ -132,7 +147,7 @@ def decide(
 def _same_change(record: Rollout, desired: Mapping[str, Mapping[str, Any]]) -> bool:
     """Whether what the record changes is still wanted, to the same: an Application that
     comes or goes besides is not a new change."""
-    return all(_digest_of(desired.get(n)) == d for n, d in record.changes.items())
+    return all(_digest_of(desired[n]) == d for n, d in record.changes.items() if n in desired)
 
 
 def _digest_of(app: Mapping[str, Any] | None) -> str:
@@ -196,12 +211,31 @@ def _degraded(app: Mapping[str, Any] | None) -> bool:
     return ((app.get("status") or {}).get("health") or {}).get("status") == "Degraded"
 
 
-def _with_previous(app: dict[str, Any], live: Mapping[str, Any] | None) -> dict[str, Any]:
+def _with_previous(
+    app: dict[str, Any], live: Mapping[str, Any] | None, rollout: str
+) -> dict[str, Any]:
+    """``app`` carrying what to put back: the spec it has before this rollout (kept as it
+    is when a write of this rollout already carried it), tagged with the rollout."""
     out = copy.deepcopy(app)
-    before = (live or {}).get("spec")
+    kept = _previous(live, rollout)
+    before = kept if kept is not None else (live or {}).get("spec")
     if before is not None:
-        out["metadata"]["annotations"][PREVIOUS_ANNOTATION] = json.dumps(before, sort_keys=True)
+        out["metadata"]["annotations"][PREVIOUS_ANNOTATION] = json.dumps(
+            {"rollout": rollout, "spec": before}, sort_keys=True
+        )
     return out
+
+
+def _previous(live: Mapping[str, Any] | None, rollout: str) -> Any:
+    """The spec before ``rollout``, if the live Application carries it (None otherwise)."""
+    text = (((live or {}).get("metadata") or {}).get("annotations") or {}).get(PREVIOUS_ANNOTATION)
+    try:
+        kept = json.loads(text) if text else None
+    except ValueError:
+        return None
+    if isinstance(kept, dict) and kept.get("rollout") == rollout:
+        return kept.get("spec")
+    return None
 
 
 def _rolled_back(
@@ -217,11 +251,12 @@ def _rolled_back(
     """Every Application the rollout changed, back to the spec it had before."""
     lost = []
     for name in record.updated:
-        back = _restore(name, desired, live)
-        if back is None:
-            lost.append(name)
-        else:
+        back = _restore(name, desired, live, record.target)
+        if back is not None:
             record.restored[name] = _digest_of(back)
+        elif _digest_of(live.get(name)) == record.changes.get(name):
+            lost.append(name)  # changed, and nothing kept of before
+        # else: its write never landed; it is as it was
     if not why:
         health = ((live.get(degraded) or {}).get("status") or {}).get("health") or {}
         why = f"{degraded} turned Degraded ({str(health.get('message') or 'no message')[:300]})"
@@ -243,22 +278,25 @@ def _restores(
     for name, digest_back in record.restored.items():
         if _digest_of(live.get(name)) == digest_back:
             continue
-        back = _restore(name, desired, live)
+        back = _restore(name, desired, live, record.target)
         if back is not None and _digest_of(back) == digest_back:
             out.append(back)
     return out
 
 
 def _restore(
-    name: str, desired: Mapping[str, dict[str, Any]], live: Mapping[str, dict[str, Any]]
+    name: str,
+    desired: Mapping[str, dict[str, Any]],
+    live: Mapping[str, dict[str, Any]],
+    rollout: str,
 ) -> dict[str, Any] | None:
-    """``name`` as it was before the rollout changed it, from what it kept of before."""
-    have = live.get(name) or {}
-    text = ((have.get("metadata") or {}).get("annotations") or {}).get(PREVIOUS_ANNOTATION)
-    if name not in desired or not text:
+    """``name`` as it was before ``rollout`` changed it, from what it kept of before (None:
+    it carries nothing of this rollout, so nothing of this rollout is to put back)."""
+    before = _previous(live.get(name), rollout)
+    if name not in desired or before is None:
         return None
     back = copy.deepcopy(desired[name])
-    back["spec"] = json.loads(text)
+    back["spec"] = before
     annotations = back["metadata"]["annotations"]
     annotations.pop(DIGEST_ANNOTATION, None)
     annotations[DIGEST_ANNOTATION] = digest(back)

@@ -199,7 +199,7 @@ def test_compare_patches_become_ignore_differences(tmp_path: Path) -> None:
             "jsonPointers": pointers,
         }
     ]
-    assert "RespectIgnoreDifferences=true" in app["syncPolicy"]["syncOptions"]
+    assert "RespectIgnoreDifferences=true" not in app["syncPolicy"]["syncOptions"]
     write(tmp_path, {"k8s/fleet.yaml": "diff: {comparePatches: [{kind: X, operations: "
                                        "[{op: add, path: /a, value: 1}]}]}\n"})  # fmt: skip
     (bundle,) = bundles_of(tmp_path, ["k8s"], "api")

@@ -4,6 +4,7 @@ ignored manager); what a sync with RespectIgnoreDifferences writes; what is refu
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -31,8 +32,8 @@ def test_rules_match_by_group_kind_name_and_namespace() -> None:
     assert not ignored_for(DEPLOY, [rule(group="apps", kind="Deployment", name="api",
                                          jsonPointers=["/x"])])  # fmt: skip
     assert parse("/metadata/annotations/a~1b") == ("metadata", "annotations", "a/b")
-    assert without(DEPLOY, [("metadata", "annotations", "a/b"), ("spec", "nothing")])[
-        "metadata"]["annotations"] == {}  # fmt: skip
+    left = without(DEPLOY, [("metadata", "annotations", "a/b"), ("spec", "nothing")])
+    assert "annotations" not in left["metadata"] and left["spec"] == DEPLOY["spec"]
 
 
 def test_an_ignored_field_is_no_part_of_what_git_wants() -> None:
@@ -78,3 +79,29 @@ def test_what_cannot_be_honoured_is_refused() -> None:
         check([rule(kind="Deployment", jqPathExpressions=[".spec.replicas"])])
     with pytest.raises(IgnoreError, match="is not a JSON pointer"):
         check([rule(kind="Deployment", jsonPointers=["spec/replicas"])])
+
+
+def test_globs_lists_and_emptied_maps() -> None:
+    assert ignored_for(DEPLOY, [rule(group="*", kind="Deploy*", jsonPointers=["/spec/paused"])])
+    one_key = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+               "data": {"k": "v"}}  # fmt: skip
+    assert "data" not in without(one_key, [("data", "k")]), "a map only it filled goes too"
+    image = ("spec", "template", "spec", "containers", "0", "image")
+    live = json.loads(json.dumps(DEPLOY))
+    live["spec"]["template"]["spec"]["containers"][0]["image"] = "patched"
+    written = respected(DEPLOY, live, [image])
+    assert written["spec"]["template"]["spec"]["containers"] == [{"name": "c", "image": "patched"}]
+    whole = respected(DEPLOY, live, [("spec", "template", "spec", "containers", "0")])
+    assert whole["spec"]["template"]["spec"]["containers"][0]["image"] == "patched"
+    bare = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}}
+    assert respected(bare, DEPLOY, [("spec", "replicas")])["spec"] == {"replicas": 2}
+
+
+def test_a_digest_differs_with_a_field_that_is_not_ignored() -> None:
+    rules = [rule(group="apps", kind="Deployment", jsonPointers=["/spec/replicas"])]
+    (a,) = stamped([DEPLOY], owner="o", namespace="shop", namespaced=lambda _m: True,
+                   ignored=lambda m: ignored_for(m, rules))  # fmt: skip
+    other = {**DEPLOY, "spec": {**DEPLOY["spec"], "paused": True}}
+    (b,) = stamped([other], owner="o", namespace="shop", namespaced=lambda _m: True,
+                   ignored=lambda m: ignored_for(m, rules))  # fmt: skip
+    assert compare(a, b)[0] == OUT_OF_SYNC

@@ -60,7 +60,7 @@ def test_steps_go_in_order_with_max_update_and_bake_time() -> None:
     assert [s.applications for s in first.record.steps] == [["stage-1"], ["eu-1"], ["us-1", "us-2"]]
     assert first.held == ["eu-1", "us-1", "us-2"]
     assert (
-        json.loads(first.writes[0]["metadata"]["annotations"][PREVIOUS_ANNOTATION])
+        json.loads(first.writes[0]["metadata"]["annotations"][PREVIOUS_ANNOTATION])["spec"]
         == old[0]["spec"]
     )
 
@@ -129,6 +129,8 @@ def test_a_write_that_did_not_land_is_sent_again_and_does_not_count() -> None:
     later = T0 + datetime.timedelta(seconds=60)
     again = decide(STRATEGY, first.record, wanted=new, pending=new, live=live, now=later)
     assert names(again.writes) == ["stage-1"], "sent again"
+    kept = json.loads(again.writes[0]["metadata"]["annotations"][PREVIOUS_ANNOTATION])
+    assert kept == {"rollout": first.record.target, "spec": old[0]["spec"]}, "with what to put back"
     assert again.record.steps[0].phase == "Progressing", "not baking what did not land"
 
 
@@ -170,7 +172,7 @@ def test_a_step_not_healthy_within_the_deadline_rolls_back() -> None:
     late = T0 + datetime.timedelta(minutes=11)
     back = decide(STRATEGY, first.record, wanted=new, pending=new[1:], live=live, now=late)
     assert back.record.phase == "RolledBack"
-    assert "step 0 was not Healthy within 10m" in back.record.message
+    assert "step 0 made no progress within 10m" in back.record.message
     assert [w["spec"] for w in back.writes] == [old[0]["spec"]]
 
 
@@ -180,3 +182,58 @@ def test_max_update_takes_a_percentage() -> None:
     live = {a["metadata"]["name"]: live_as(a) for a in old}
     first = decide(strategy, None, wanted=new, pending=new, live=live, now=T0)
     assert len(first.writes) == 2, "half of four"
+
+
+def test_a_rollback_leaves_alone_what_never_landed_and_what_an_older_rollout_kept() -> None:
+    old, new = wanted("v1"), wanted("v2")
+    live = {a["metadata"]["name"]: live_as(a) for a in old}
+    # us-1 still carries what an older rollout kept of before: not this rollout's.
+    live["us-1"]["metadata"]["annotations"][PREVIOUS_ANNOTATION] = json.dumps(
+        {"rollout": "older", "spec": {"source": {"repoURL": "r", "targetRevision": "v0"}}}
+    )
+    strategy = RollingSync.model_validate({"steps": [{"maxUpdate": 2}]})
+    first = decide(strategy, None, wanted=new, pending=new, live=live, now=T0)
+    assert names(first.writes) == ["eu-1", "stage-1"]
+    # eu-1's write never landed; stage-1's did and is Degraded.
+    live["stage-1"] = live_as(first.writes[1], health="Degraded", generation=3)
+    back = decide(strategy, first.record, wanted=new, pending=new[1:], live=live, now=T0)
+    assert back.record.phase == "RolledBack"
+    assert names(back.writes) == ["stage-1"] and back.writes[0]["spec"] == old[0]["spec"]
+    assert "could not be" not in back.record.message, "eu-1 was never changed: nothing lost"
+
+
+def test_an_application_that_goes_does_not_restart_the_change() -> None:
+    old, new = wanted("v1"), wanted("v2")
+    live = {a["metadata"]["name"]: live_as(a) for a in old}
+    first = decide(STRATEGY, None, wanted=new, pending=new, live=live, now=T0)
+    live["stage-1"] = live_as(first.writes[0], health="Degraded", generation=3)
+    back = decide(STRATEGY, first.record, wanted=new, pending=new[1:], live=live, now=T0)
+    live["stage-1"] = live_as(back.writes[0], generation=4)
+    fewer = [a for a in new if a["metadata"]["name"] != "us-2"]
+    after = decide(STRATEGY, back.record, wanted=fewer, pending=fewer, live=live, now=T0)
+    assert after.record.phase == "RolledBack" and after.writes == []
+
+
+def test_max_update_zero_holds_the_step_without_a_deadline() -> None:
+    strategy = RollingSync.model_validate({"steps": [{"maxUpdate": 0}]})
+    old, new = wanted("v1"), wanted("v2")
+    live = {a["metadata"]["name"]: live_as(a) for a in old}
+    first = decide(strategy, None, wanted=new, pending=new, live=live, now=T0)
+    assert first.writes == [] and first.record.steps[0].phase == "Paused"
+    later = decide(strategy, first.record, wanted=new, pending=new, live=live,
+                   now=T0 + datetime.timedelta(hours=2))  # fmt: skip
+    assert later.record.phase == "Progressing" and later.writes == []
+
+
+def test_a_slow_step_that_keeps_progressing_is_not_rolled_back() -> None:
+    strategy = RollingSync.model_validate({"steps": [{"maxUpdate": 1}], "progressDeadline": "5m"})
+    old, new = wanted("v1"), wanted("v2")
+    live = {a["metadata"]["name"]: live_as(a) for a in old}
+    record, now = None, T0
+    for _ in range(4):  # one at a time, each Healthy 4 minutes after its write
+        step = decide(strategy, record, wanted=new, pending=new, live=live, now=now)
+        (written,) = step.writes
+        now += datetime.timedelta(minutes=4)
+        live[written["metadata"]["name"]] = live_as(written, generation=3)
+        record = step.record
+        assert record.phase == "Progressing", record.message
