@@ -167,16 +167,10 @@ class ApplicationSetController:
 
     async def _reconcile(self, key: str) -> Result:
         appset = self._appsets.get(key)
-        if appset is None:
-            self._status.forget(key)
-            return Result()
+        ended = self._status.gate(key, appset)
+        if ended is not None or appset is None:
+            return ended or Result()
         meta = appset["metadata"]
-        if self._status.stale(key, appset):
-            return Result(requeue_after=STALE_RETRY)
-        if not self._leading():
-            return Result(requeue_after=1.0)
-        if meta.get("deletionTimestamp"):
-            return Result()  # its Applications go with it (owner references)
         status = _status_of(appset)
         now = self._clock.now()
         generators = (appset.get("spec") or {}).get("generators") or []

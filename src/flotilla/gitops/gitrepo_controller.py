@@ -180,16 +180,10 @@ class GitRepoController:
             await self._group_status(key.removeprefix(_GROUP))
             return Result()
         repo = self._repos.get(key)
-        if repo is None:
-            self._status.forget(key)
-            return Result()
+        ended = self._status.gate(key, repo)
+        if ended is not None or repo is None:
+            return ended or Result()
         meta = repo["metadata"]
-        if self._status.stale(key, repo):
-            return Result(requeue_after=STALE_RETRY)
-        if not self._leading():
-            return Result(requeue_after=1.0)
-        if meta.get("deletionTimestamp"):
-            return Result()  # its Applications go with it (owner references)
         status = _status_of(repo)
         now = self._clock.now()
         if meta["namespace"] not in self._namespaces_allowed:

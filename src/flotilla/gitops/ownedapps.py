@@ -35,6 +35,7 @@ from flotilla.api.placement import PruneRecord
 from flotilla.gitops import status as appstatus
 from flotilla.kube import Conflict, KubeClient, KubeError, NotFound, resource_path
 from flotilla.propagation import pruning
+from flotilla.runtime.controller import Result
 from flotilla.runtime.informer import Informer
 from flotilla.runtime.queue import WorkQueue
 from flotilla.runtime.reflector import older
@@ -455,11 +456,20 @@ class OwnerStatus:
         self._leading = leading
         self._written: dict[str, str] = {}
 
-    def stale(self, key: str, obj: Mapping[str, Any]) -> bool:
-        return older(dict(obj), self._written.get(key, ""))
-
-    def forget(self, key: str) -> None:
-        self._written.pop(key, None)
+    def gate(self, key: str, obj: Mapping[str, Any] | None) -> Result | None:
+        """How a pass on ``obj`` ends before it starts (gone, an informer copy older than
+        the last write, not leading, being deleted: its Applications go with it through
+        their owner references), or None to go on."""
+        if obj is None:
+            self._written.pop(key, None)
+            return Result()
+        if older(dict(obj), self._written.get(key, "")):
+            return Result(requeue_after=STALE_RETRY)
+        if not self._leading():
+            return Result(requeue_after=1.0)
+        if (obj.get("metadata") or {}).get("deletionTimestamp"):
+            return Result()
+        return None
 
     async def write(
         self, obj: Mapping[str, Any], new: dict[str, Any], *, ignoring: Sequence[str] = ()
