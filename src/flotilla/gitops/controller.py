@@ -26,7 +26,7 @@ A deleted Application with Argo CD's ``resources-finalizer.argocd.argoproj.io`` 
 objects removed from the member (deliberate: no guard) before the finalizer goes; without
 it, they stay (Argo CD's non-cascading delete).
 
-Why one module of ~970 lines: like the propagation controller, it is where a pass's steps
+Why one module of ~1040 lines: like the propagation controller, it is where a pass's steps
 meet, in order, and hand their results to status; the steps' rules live in ``desired``,
 ``comparing``, ``status`` and the propagation modules it calls.
 """
