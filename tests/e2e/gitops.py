@@ -122,6 +122,15 @@ def cm_path(namespace: str, name: str) -> str:
     return resource_path("v1", "configmaps", namespace=namespace, name=name)
 
 
+async def tune(fleet: LocalFleet, namespace: str, field: str, *, cluster: str = "us-east") -> None:
+    """Another field manager ("tuner") sets ``data.<field>: "9"`` of ConfigMap ``tuned``."""
+    async with fleet.client(ClusterName(cluster)) as client:
+        await client.request(
+            "PATCH", cm_path(namespace, "tuned"), params={"fieldManager": "tuner"},
+            body={"data": {field: "9"}}, content_type="application/merge-patch+json",
+        )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def gitops(controllers: Controllers) -> Iterator[ControllerProcess]:
     """A controller polling git every 5 s, for the tests of a module."""

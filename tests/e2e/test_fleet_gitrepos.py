@@ -13,10 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from flotilla.api import ClusterName
 from flotilla.kube import NotFound
 from tests.e2e.controllers import ControllerProcess, Controllers, later_passes
-from tests.e2e.gitops import HUB, PUBLIC, cm, cm_path, member_get, mirror, mirrored
+from tests.e2e.gitops import HUB, PUBLIC, cm, cm_path, member_get, mirror, mirrored, tune
 from tests.e2e.localfleet import LocalFleet
 from tests.e2e.waiting import eventually
 from tests.gitservers import GitDaemon, GitRepo
@@ -222,19 +221,12 @@ async def test_compare_patches_are_no_drift_and_correct_drift_reverts_the_rest(
     async with gitrepo(fleet, body):
         await wait_states(fleet, name, {(f"{name}-app", "us-east"): "Ready"}, what="Ready")
 
-        async def tune(field: str) -> None:
-            async with fleet.client(ClusterName("us-east")) as client:
-                await client.request(
-                    "PATCH", cm_path(name, "tuned"), params={"fieldManager": "tuner"},
-                    body={"data": {field: "9"}}, content_type="application/merge-patch+json",
-                )  # fmt: skip
-
-        await tune("tuned")
+        await tune(fleet, name, "tuned")
         await later_passes(fleet_controller, 2, of="gitops")
         await wait_states(fleet, name, {(f"{name}-app", "us-east"): "Ready"}, what="still Ready")
         live = await member_get(fleet, "us-east", cm_path(name, "tuned"))
         assert live is not None and live["data"]["tuned"] == "9", "no drift: not corrected"
-        await tune("other")
+        await tune(fleet, name, "other")
 
         async def corrected() -> bool:
             found = await member_get(fleet, "us-east", cm_path(name, "tuned"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flotilla.api import ClusterName
 from tests.e2e.controllers import ControllerProcess, later_passes
 from tests.e2e.gitops import (
     application,
@@ -15,6 +14,7 @@ from tests.e2e.gitops import (
     member_get,
     repo,
     synced,
+    tune,
     wait_app,
 )
 from tests.e2e.localfleet import LocalFleet
@@ -124,15 +124,8 @@ async def test_ignore_differences_leaves_a_field_to_the_cluster(
     name = app["metadata"]["name"]
     await wait_app(fleet, name, lambda a: synced(a, first), what="first sync")
 
-    async def tune(field: str) -> None:
-        async with fleet.client(ClusterName("us-east")) as client:
-            await client.request(
-                "PATCH", cm_path(dest, "tuned"), params={"fieldManager": "tuner"},
-                body={"data": {field: "9"}}, content_type="application/merge-patch+json",
-            )  # fmt: skip
-
     # Another manager takes the ignored field: no drift, nothing reverted.
-    await tune("tuned")
+    await tune(fleet, dest, "tuned")
     await later_passes(gitops, 2, of="gitops")
     seen = await wait_app(fleet, name, lambda a: synced(a, first), what="still Synced")
     assert seen["status"]["sync"]["status"] == "Synced"
@@ -140,7 +133,7 @@ async def test_ignore_differences_leaves_a_field_to_the_cluster(
     assert live is not None and live["data"]["tuned"] == "9"
 
     # Another field drifts: self-heal puts it back, and the ignored one keeps the cluster's.
-    await tune("other")
+    await tune(fleet, dest, "other")
 
     async def healed() -> bool:
         found = await member_get(fleet, "us-east", cm_path(dest, "tuned"))

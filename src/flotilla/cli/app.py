@@ -18,7 +18,7 @@ diffs (``flotilla.gitops.diffing``).
 ``Reach`` is how commands reach the hub and members and how they wait; tests hand fakes in
 as click's ``obj``.
 
-Why one module of ~1060 lines: one command group, whose commands share how they reach the
+Why one module of ~990 lines: one command group, whose commands share how they reach the
 hub (``Reach``), read an Application, write with a resourceVersion precondition and wait for
 the controller; the work that is not the CLI's (the sync preview) is in
 ``flotilla.gitops.previewing``.

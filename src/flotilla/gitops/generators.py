@@ -14,6 +14,12 @@ the first one's parameters; a ``values`` map sees its own generator's).
 
 A generator that cannot be evaluated raises GeneratorError saying which and why; it never
 yields nothing in place of an error (an empty result is a real, and guarded, outcome).
+
+Why one module of ~630 lines: the generators are one recursive evaluation (a matrix or merge
+holds the others and interpolates them with the same Context), and they share its pieces:
+flattening for fasttemplate, the post-selector, ``values``, the bounds. ``git`` is the
+largest (tree walk, globs, files); it is kept here because a split would only move the
+shared helpers into a third module both would import.
 """
 
 from __future__ import annotations

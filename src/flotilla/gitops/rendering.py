@@ -29,7 +29,7 @@ What is not obvious:
 
 ``RenderError.tool`` says which part failed: ``"directory"``, ``"kustomize"`` or ``"helm"``.
 
-Why one module of ~960 lines: the three renderers share the subprocess runner with its
+Why one module of ~970 lines: the three renderers share the subprocess runner with its
 deadline and output bound, the read-only copy of the source, the path checks that keep value
 files and symlinks inside it, and one parser of the output; each renderer is a short
 function over those.
