@@ -1,6 +1,7 @@
 """Fleet GitRepos on the local fleet with a real git server: the seed's, verbatim, with a
 fleet.yaml choosing a Kustomize overlay per target; Helm values per target; dependsOn
-holding a bundle until the one it needs is Ready; Fleet's states in the GitRepo's status."""
+holding a bundle until the one it needs is Ready; raw-YAML overlays per target (a strategic
+merge by kubectl); Fleet's states in the GitRepo's status."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from flotilla.kube import NotFound
+from flotilla.kube import NotFound, resource_path
 from tests.e2e.controllers import ControllerProcess, Controllers, later_passes
 from tests.e2e.gitops import HUB, PUBLIC, cm, cm_path, member_get, mirror, mirrored, tune
 from tests.e2e.localfleet import LocalFleet
@@ -234,3 +235,98 @@ async def test_compare_patches_are_no_drift_and_correct_drift_reverts_the_rest(
 
         # Drift elsewhere is corrected (and, as Fleet's correction, writes what git says).
         await eventually(corrected, timeout=30, what="other corrected")
+
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: web, image: "example.com/web:1"}
+      - {name: proxy, image: "example.com/proxy:1"}
+"""
+
+
+async def test_raw_yaml_overlays_per_target_and_a_bad_one_deletes_nothing(
+    fleet: LocalFleet, fleet_controller: ControllerProcess, mirror: tuple[Path, GitDaemon]
+) -> None:
+    name = f"raw-{uuid.uuid4().hex[:6]}"
+    repo = GitRepo.create(mirror[0], name)
+    fleet_yaml = (
+        f"defaultNamespace: {name}\ntargetCustomizations:\n- name: eu\n"
+        "  clusterName: eu-west\n  yaml: {{overlays: [{overlays}]}}\n"
+    )
+    repo.commit({
+        "app/fleet.yaml": fleet_yaml.format(overlays="eu, extra"),
+        "app/deployment.yaml": DEPLOYMENT,
+        "app/config.yaml": cm("config", {"region": "base"}),
+        # replaces config.yaml on eu-west
+        "app/overlays/eu/config.yaml": cm("config", {"region": "eu"}),
+        # a strategic merge: the web container by name, the proxy kept
+        "app/overlays/eu/deployment_patch.yaml":
+            "spec:\n  replicas: 2\n  template:\n    spec:\n      containers:\n"
+            "      - {name: web, image: 'example.com/web:eu'}\n",
+        # a file the base does not have
+        "app/overlays/extra/added.yaml": cm("added", {"by": "extra"}),
+    }, "raw yaml with overlays")  # fmt: skip
+    body = {
+        "apiVersion": "fleet.cattle.io/v1alpha1", "kind": "GitRepo",
+        "metadata": {"name": name, "namespace": "fleet-default"},
+        "spec": {"repo": f"{PUBLIC}{name}", "branch": "main", "paths": ["app"],
+                 "pollingInterval": "2s",
+                 "targets": [{"clusterName": "us-east"}, {"clusterName": "eu-west"}]},
+    }  # fmt: skip
+    deployment = resource_path("apps/v1", "deployments", namespace=name, name="web")
+    async with gitrepo(fleet, body):
+        expected = {(f"{name}-app", c): "Ready" for c in ("us-east", "eu-west")}
+        await wait_states(fleet, name, expected, what="Ready on both")
+        images = {}
+        for member in ("us-east", "eu-west"):
+            live = await member_get(fleet, member, deployment)
+            assert live is not None, member
+            containers = live["spec"]["template"]["spec"]["containers"]
+            images[member] = (
+                live["spec"]["replicas"],
+                [(c["name"], c["image"]) for c in containers],
+            )
+        assert images["us-east"] == (
+            1,
+            [("web", "example.com/web:1"), ("proxy", "example.com/proxy:1")],
+        )
+        assert images["eu-west"] == (
+            2,
+            [("web", "example.com/web:eu"), ("proxy", "example.com/proxy:1")],
+        )
+        east = await member_get(fleet, "us-east", cm_path(name, "config"))
+        west = await member_get(fleet, "eu-west", cm_path(name, "config"))
+        assert east is not None and east["data"] == {"region": "base"}
+        assert west is not None and west["data"] == {"region": "eu"}
+        assert await member_get(fleet, "eu-west", cm_path(name, "added")) is not None
+        assert (
+            await member_get(fleet, "us-east", cm_path(name, "added")) is None
+        )  # overlays/ never deployed
+        async with fleet.client(HUB) as client:
+            app = await client.get(f"{APPS}/{name}-app-eu-west")
+        assert app["spec"]["source"]["plugin"]["name"] == "fleet-overlays"
+        assert app["status"]["sourceType"] == "Plugin"
+
+        # An overlay the bundle does not have: a clear error, and nothing is deleted.
+        repo.commit({"app/fleet.yaml": fleet_yaml.format(overlays="eu, extar")}, "typo")
+
+        async def refused() -> bool:
+            found = await gitrepo_of(fleet, name)
+            west = next(c for b in found["status"]["bundles"] for c in b["clusters"]
+                        if c["cluster"] == "eu-west")  # fmt: skip
+            return west["state"] == "ErrApplied" and "overlay 'extar'" in west["message"]
+
+        await eventually(refused, timeout=60, what="eu-west refused with the overlay named")
+        await later_passes(fleet_controller, 2, of="gitops")
+        assert await member_get(fleet, "eu-west", cm_path(name, "added")) is not None
+        live = await member_get(fleet, "eu-west", deployment)
+        assert live is not None and live["spec"]["replicas"] == 2

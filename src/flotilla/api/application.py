@@ -112,6 +112,27 @@ class ApplicationSourceKustomize(Model):
     namespace: str = Field(default="", max_length=63)
 
 
+class PluginEnv(Model):
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    value: str = Field(default="", max_length=MAX_VALUES_LENGTH)
+
+
+class PluginParameter(Model):
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    string: str | None = Field(default=None, max_length=MAX_VALUES_LENGTH)
+    array: list[str] | None = Field(default=None, max_length=MAX_LIST)
+    map: dict[str, str] | None = Field(default=None, max_length=MAX_LIST)
+
+
+class ApplicationSourcePlugin(Model):
+    """Argo CD's config management plugin source. Flotilla has one plugin, built in:
+    ``fleet-overlays`` (Fleet's raw-YAML overlays; parameters ``overlays`` and ``exclude``)."""
+
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    env: list[PluginEnv] = Field(default_factory=list, max_length=MAX_LIST)
+    parameters: list[PluginParameter] = Field(default_factory=list, max_length=MAX_LIST)
+
+
 class ApplicationSource(Model):
     repo_url: str = Field(
         alias="repoURL",
@@ -137,6 +158,7 @@ class ApplicationSource(Model):
     directory: ApplicationSourceDirectory | None = None
     helm: ApplicationSourceHelm | None = None
     kustomize: ApplicationSourceKustomize | None = None
+    plugin: ApplicationSourcePlugin | None = None
 
 
 class ApplicationDestination(Model):
@@ -325,7 +347,7 @@ class ApplicationStatus(Model):
     conditions: list[AppCondition] = Field(default_factory=list)
     operation_state: OperationState | None = None
     reconciled_at: datetime.datetime | None = None
-    source_type: str = Field(default="", description="Directory, Kustomize or Helm.")
+    source_type: str = Field(default="", description="Directory, Kustomize, Helm or Plugin.")
     observed_generation: int | None = None
     prune_guard: list[PruneRecord] = Field(
         default_factory=list, description="What the deletion guard holds and has let through."

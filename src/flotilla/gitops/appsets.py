@@ -36,6 +36,7 @@ from flotilla.gitops.generators import (
     Params,
     generate,
 )
+from flotilla.gitops.overlays import merge_patch
 from flotilla.gitops.ownedapps import Owner, application
 from flotilla.gitops.rendering import RenderError, read_data
 from flotilla.gitops.repositories import credentials_for
@@ -144,7 +145,7 @@ async def generated(
         except TemplateError as exc:
             raise AppSetError(f"generator {number}: template: {exc}") from None
         for index, (one, params) in enumerate(zip(rendered, param_sets, strict=True)):
-            patched = _merge_patch(one, patches[index]) if patches else one
+            patched = merge_patch(one, patches[index]) if patches else one
             try:
                 out.applications.append(_application(patched, meta, spec))
                 out.params.append(params)
@@ -194,20 +195,6 @@ def _merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
             merged[key] = _merged(merged[key], value)
         elif value not in (None, "", [], {}):
             merged[key] = copy.deepcopy(value)
-    return merged
-
-
-def _merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386: maps merged, null removes, anything else replaces (an Application's
-    lists have no merge keys, so a strategic merge is this too)."""
-    if not isinstance(patch, Mapping):
-        return copy.deepcopy(patch)
-    merged = dict(target) if isinstance(target, Mapping) else {}
-    for key, value in patch.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = _merge_patch(merged.get(key), value)
     return merged
 
 

@@ -37,6 +37,7 @@ from flotilla.api.labels import (
     MANAGED_BY_LABEL,
     OWNER_LABELS,
 )
+from flotilla.gitops import overlays
 from flotilla.gitops.ignoring import NOTHING, Ignored, without
 from flotilla.gitops.rendering import Directory, Helm, Kustomize, RenderError, Tools, detect, render
 from flotilla.gitops.sources import Credentials, GitSources
@@ -55,7 +56,7 @@ _FLOTILLA_LABELS = frozenset({*OWNER_LABELS, HUB_LABEL, MANAGED_BY_LABEL})
 class Rendered:
     manifests: tuple[dict[str, Any], ...]
     source_type: str
-    """Directory, Kustomize or Helm."""
+    """Directory, Kustomize, Helm or Plugin."""
 
 
 class Renderer:
@@ -115,6 +116,7 @@ class Renderer:
                 tool=kind,
             )
         self.renders += 1
+        kind = "plugin" if source.plugin is not None else kind
         rendered = Rendered(tuple(manifests), _SOURCE_TYPES[kind])
         self._cache[key] = rendered
         while len(self._cache) > MAX_RENDERS:
@@ -122,7 +124,12 @@ class Renderer:
         return rendered
 
 
-_SOURCE_TYPES = {"directory": "Directory", "kustomize": "Kustomize", "helm": "Helm"}
+_SOURCE_TYPES = {
+    "directory": "Directory",
+    "kustomize": "Kustomize",
+    "helm": "Helm",
+    "plugin": "Plugin",
+}
 
 
 def options_of(
@@ -130,6 +137,18 @@ def options_of(
 ) -> tuple[Directory | None, Kustomize | None, Helm | None]:
     """The rendering options of an Application's source, in rendering's terms."""
     directory = kustomize = helm = None
+    if source.plugin is not None:
+        others = [n for n in ("directory", "kustomize", "helm") if getattr(source, n) is not None]
+        if others:
+            raise RenderError(
+                f"a plugin source cannot also have {' and '.join(others)}", tool="plugin"
+            )
+        plugin = source.plugin
+        try:
+            chosen = overlays.plugin_options(plugin.name, [p.to_wire() for p in plugin.parameters])
+        except overlays.OverlayError as exc:
+            raise RenderError(str(exc), tool="plugin") from None
+        directory = Directory(recurse=True, exclude=chosen.exclude, overlays=chosen.overlays)
     if source.directory is not None:
         d = source.directory
         directory = Directory(recurse=d.recurse, include=d.include, exclude=d.exclude)

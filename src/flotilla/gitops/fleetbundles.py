@@ -12,7 +12,8 @@ Application that deploys a bundle to one cluster. Pure (it reads a checked-out t
   ``doNotDeploy`` leaves the cluster out.
 - **Per cluster**: ``helm`` (chart in the bundle or from a repository, ``values`` merged
   with the customization's, ``valuesFiles``, ``releaseName``), ``kustomize.dir``, plain
-  manifests otherwise (recursively, ``fleet.yaml`` and inner bundles left out), into
+  manifests otherwise (recursively, ``fleet.yaml``, inner bundles and ``overlays/`` left out;
+  ``yaml.overlays`` lay Fleet's overlays over them, :mod:`overlays`), into
   ``defaultNamespace`` (default ``default``), or ``namespace`` / the GitRepo's
   ``targetNamespace`` (for Kustomize bundles every object's namespace is set to it;
   Helm charts get it as their release namespace). Fleet always prunes; ``correctDrift``
@@ -36,7 +37,7 @@ from pydantic import ValidationError
 from flotilla.api.application import MAX_LIST, ResourceIgnoreDifferences
 from flotilla.api.fleet import DEFAULT_GROUP, GitRepoSpec, GitTarget
 from flotilla.api.selectors import LabelSelector
-from flotilla.gitops import ignoring
+from flotilla.gitops import ignoring, overlays
 from flotilla.gitops.rendering import RenderError, read_data
 
 FLEET_YAML = "fleet.yaml"
@@ -304,7 +305,18 @@ def application_spec(
                 source["kustomize"] = {"namespace": forced}
         else:
             left_out = [FLEET_YAML, *(f"{inner}/*" for inner in bundle.inner)]
-            source["directory"] = {"recurse": True, "exclude": "{" + ",".join(left_out) + "}"}
+            chosen = _overlays(bundle, options.get("yaml"))
+            if chosen:  # Fleet's overlays: the built-in plugin lays them over the files
+                source["plugin"] = {
+                    "name": overlays.PLUGIN,
+                    "parameters": [
+                        {"name": "overlays", "array": chosen},
+                        {"name": "exclude", "string": "{" + ",".join(left_out) + "}"},
+                    ],
+                }
+            else:  # what is under overlays/ is never deployed
+                left_out.append(f"{overlays.OVERLAYS_DIR}/*")
+                source["directory"] = {"recurse": True, "exclude": "{" + ",".join(left_out) + "}"}
     correct = options.get("correctDrift") or {}
     self_heal = bool(
         (isinstance(correct, Mapping) and correct.get("enabled"))
@@ -321,6 +333,22 @@ def application_spec(
         },
         **({"ignoreDifferences": ignore} if ignore else {}),
     }
+
+
+def _overlays(bundle: Bundle, options: Any) -> list[str]:
+    """``yaml.overlays``: the overlays laid over a bundle of plain manifests."""
+    if options is None:
+        return []
+    chosen = options.get("overlays") if isinstance(options, Mapping) else None
+    if chosen is None:
+        return []
+    if not isinstance(chosen, list) or not all(isinstance(name, str) for name in chosen):
+        raise FleetError(f"{bundle.name}: yaml.overlays must be a list of names")
+    try:
+        overlays.check_names(chosen)
+    except overlays.OverlayError as exc:
+        raise FleetError(f"{bundle.name}: yaml.overlays: {exc}") from None
+    return list(chosen)
 
 
 def _compare_patches(bundle: Bundle, diff: Any) -> list[dict[str, Any]]:

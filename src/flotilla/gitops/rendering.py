@@ -27,7 +27,11 @@ What is not obvious:
   how overlays work, so the source directory handed in should sit inside the checked-out
   repository. Symlinks that point out of the source directory are refused in every mode.
 
-``RenderError.tool`` says which part failed: ``"directory"``, ``"kustomize"`` or ``"helm"``.
+Plain manifests may also have Fleet's raw-YAML overlays laid over them (``Directory.overlays``,
+:mod:`overlays`); their strategic merge patches are kubectl's (``kubectl patch --local``).
+
+``RenderError.tool`` says which part failed: ``"directory"``, ``"kustomize"``, ``"helm"`` or
+``"plugin"`` (the overlays).
 
 Why one module of ~970 lines: the three renderers share the subprocess runner with its
 deadline and output bound, the read-only copy of the source, the path checks that keep value
@@ -52,6 +56,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from flotilla.gitops import overlays
 
 # libyaml's safe loader when PyYAML was built with it: the same documents, parsed faster.
 _Loader: Any = type("_Loader", (getattr(yaml, "CSafeLoader", yaml.SafeLoader),), {})
@@ -111,6 +117,9 @@ class Directory:
     recurse: bool = False
     include: str = ""
     exclude: str = ""
+    overlays: tuple[str, ...] | None = None
+    """Fleet's overlays laid over the files, in order (:mod:`overlays`); with any value,
+    even none, what is under ``overlays/`` is not deployed."""
 
 
 @dataclass(frozen=True)
@@ -213,6 +222,10 @@ async def render(
         detect, root, directory=directory, kustomize=kustomize, helm=helm
     )
     deadline = _Deadline(timeout)
+    if kind == "directory" and directory is not None and directory.overlays is not None:
+        return await _read_overlaid(
+            root, directory, tools=tools, deadline=deadline, max_bytes=max_bytes
+        )
     if kind == "directory":
         try:
             async with asyncio.timeout(timeout):
@@ -259,35 +272,154 @@ async def render(
 
 
 def _read_directory(root: Path, spec: Directory, max_bytes: int) -> list[dict[str, Any]]:
+    return _parsed(_manifest_texts(root, spec, max_bytes), max_bytes, tool="directory")
+
+
+def _manifest_texts(root: Path, spec: Directory, max_bytes: int) -> dict[str, str]:
+    """The manifest files ``spec`` chooses (path to text), in order. With overlays, the
+    files under ``overlays/`` are all there, whatever ``include`` and ``exclude`` say."""
+    tool = "directory" if spec.overlays is None else "plugin"
     top = root.resolve()
     if not top.is_dir():
-        raise RenderError(f"source directory {root.name!r} does not exist", tool="directory")
+        raise RenderError(f"source directory {root.name!r} does not exist", tool=tool)
     include = _expand_braces(spec.include) if spec.include else []
     exclude = _expand_braces(spec.exclude) if spec.exclude else []
-    objects: list[dict[str, Any]] = []
+    texts: dict[str, str] = {}
     total = 0
-    budget = _Budget(max_bytes)
     for rel in _manifest_files(top, recurse=spec.recurse):
-        if include and not _matches(rel, include):
-            continue
-        if exclude and _matches(rel, exclude):
-            continue
+        if spec.overlays is None or not overlays.is_overlay_file(rel):
+            if include and not _matches(rel, include):
+                continue
+            if exclude and _matches(rel, exclude):
+                continue
         path = top / rel
         target = path.resolve()
         if not target.is_relative_to(top):
-            raise RenderError(
-                f"{rel}: a symlink pointing outside the source directory", tool="directory"
-            )
+            raise RenderError(f"{rel}: a symlink pointing outside the source directory", tool=tool)
         if not target.is_file():
-            raise RenderError(f"{rel}: not a readable file", tool="directory")
+            raise RenderError(f"{rel}: not a readable file", tool=tool)
         total += target.stat().st_size
         if total > max_bytes:
-            raise RenderError(f"manifests larger than {max_bytes} bytes", tool="directory")
-        text = target.read_text(encoding="utf-8", errors="replace")
-        documents = _load_json(text, rel) if rel.endswith(".json") else _load_yaml(text, rel)
-        budget.spend(documents, rel, tool="directory")
-        objects.extend(_objects(documents, rel, tool="directory"))
+            raise RenderError(f"manifests larger than {max_bytes} bytes", tool=tool)
+        texts[rel] = target.read_text(encoding="utf-8", errors="replace")
+    return texts
+
+
+def _parsed(texts: Mapping[str, str], max_bytes: int, *, tool: str) -> list[dict[str, Any]]:
+    objects: list[dict[str, Any]] = []
+    budget = _Budget(max_bytes)
+    for rel, text in texts.items():
+        documents = _documents(text, rel)
+        budget.spend(documents, rel, tool=tool)
+        objects.extend(_objects(documents, rel, tool=tool))
     return objects
+
+
+def _documents(text: str, rel: str) -> list[Any]:
+    return _load_json(text, rel) if rel.endswith(".json") else _load_yaml(text, rel)
+
+
+async def _read_overlaid(
+    root: Path,
+    spec: Directory,
+    *,
+    tools: Tools,
+    deadline: _Deadline,
+    max_bytes: int,
+) -> list[dict[str, Any]]:
+    """Plain manifests with Fleet's overlays laid over them (``overlays``)."""
+    texts = await asyncio.to_thread(_manifest_texts, root, spec, max_bytes)
+    work = await asyncio.to_thread(_scratch)
+    try:
+        env = _tool_env(work)
+
+        async def strategic(
+            where: str, original: Mapping[str, Any], patch: Mapping[str, Any]
+        ) -> Any:
+            return await _strategic_merge(
+                where,
+                original,
+                patch,
+                tools=tools,
+                work=work,
+                env=env,
+                deadline=deadline,
+                max_bytes=max_bytes,
+            )
+
+        def parse(text: str, rel: str) -> list[Any]:
+            documents = _documents(text, rel)
+            _Budget(max_bytes).spend(documents, rel, tool="plugin")
+            return documents
+
+        try:
+            laid = await overlays.overlaid(
+                texts, spec.overlays or (), parse=parse, strategic=strategic
+            )
+        except overlays.OverlayError as exc:
+            raise RenderError(str(exc), tool="plugin") from None
+    finally:
+        await asyncio.to_thread(shutil.rmtree, work, ignore_errors=True)
+    if sum(len(text) for text in laid.values()) > max_bytes:
+        raise RenderError(f"manifests larger than {max_bytes} bytes", tool="plugin")
+    return await asyncio.to_thread(_parsed, laid, max_bytes, tool="plugin")
+
+
+_NO_STRATEGIC = b"strategic merge patch is not supported"
+
+
+async def _strategic_merge(
+    where: str,
+    original: Mapping[str, Any],
+    patch: Mapping[str, Any],
+    *,
+    tools: Tools,
+    work: Path,
+    env: Mapping[str, str],
+    deadline: _Deadline,
+    max_bytes: int,
+) -> Any:
+    """kubectl's strategic merge of ``patch`` into ``original`` (offline), NotImplemented for
+    kinds kubectl does not know (a merge patch is theirs, as in Fleet)."""
+    (work / "original.json").write_text(json.dumps(original))
+    (work / "patch.json").write_text(json.dumps(patch))
+    argv = [
+        str(tools.kubectl),
+        "patch",
+        "--local",
+        "--filename=original.json",
+        "--type=strategic",
+        "--patch-file=patch.json",
+        "--output=json",
+    ]
+    unknown = False
+
+    def explain(stdout: bytes, stderr: bytes) -> bytes:
+        nonlocal unknown
+        unknown = _NO_STRATEGIC in stderr
+        if original.get("kind") == "Secret":  # kubectl quotes the maps it could not merge
+            return b"kubectl's message is not shown: the object is a Secret"
+        return stderr
+
+    try:
+        output = await _run(
+            argv,
+            tool="plugin",
+            what=f"{where}: the strategic merge",
+            cwd=work,
+            env=env,
+            deadline=deadline,
+            max_bytes=max_bytes,
+            explain=explain,
+        )
+    except RenderError:
+        if unknown:
+            return NotImplemented
+        raise
+    try:
+        return json.loads(output)
+    except ValueError:
+        raise RenderError(f"{where}: kubectl patch gave no JSON", tool="plugin") from None
 
 
 def _manifest_files(top: Path, *, recurse: bool) -> list[str]:

@@ -146,12 +146,49 @@ def test_kustomize_dir_per_target_and_the_target_namespace_forces(tmp_path: Path
     assert app["destination"]["namespace"] == "shop"
 
 
-def test_a_plain_bundle_leaves_out_fleet_yaml_and_inner_bundles(tmp_path: Path) -> None:
+def test_a_plain_bundle_leaves_out_fleet_yaml_inner_bundles_and_overlays(tmp_path: Path) -> None:
     write(tmp_path, {"k8s/a.yaml": "", "k8s/db/fleet.yaml": "{}\n"})
     bundle = bundles_of(tmp_path, ["k8s"], "api")[0]
     app = application_spec(spec(), bundle, root=tmp_path, sha=SHA, cluster="c", custom=None)
-    assert app["source"]["directory"] == {"recurse": True, "exclude": "{fleet.yaml,db/*}"}
+    assert app["source"]["directory"] == {
+        "recurse": True,
+        "exclude": "{fleet.yaml,db/*,overlays/*}",
+    }
+    assert "plugin" not in app["source"]
     assert app["destination"]["namespace"] == "default"
+
+
+def test_a_customizations_overlays_are_the_built_in_plugins(tmp_path: Path) -> None:
+    write(tmp_path, {"k8s/a.yaml": "", "k8s/db/fleet.yaml": "{}\n",
+                     "k8s/fleet.yaml": "yaml: {overlays: [common]}\n"})  # fmt: skip
+    bundle = bundles_of(tmp_path, ["k8s"], "api")[0]
+    custom = {"clusterSelector": {}, "yaml": {"overlays": ["eu", "big"]}}
+    app = application_spec(spec(), bundle, root=tmp_path, sha=SHA, cluster="c", custom=custom)
+    assert "directory" not in app["source"]
+    assert app["source"]["path"] == "k8s"
+    assert app["source"]["plugin"] == {
+        "name": "fleet-overlays",
+        "parameters": [
+            {"name": "overlays", "array": ["eu", "big"]},
+            {"name": "exclude", "string": "{fleet.yaml,db/*}"},
+        ],
+    }
+    plain = application_spec(spec(), bundle, root=tmp_path, sha=SHA, cluster="c", custom=None)
+    assert plain["source"]["plugin"]["parameters"][0] == {"name": "overlays", "array": ["common"]}
+
+
+@pytest.mark.parametrize(
+    ("overlays", "message"),
+    [("eu", "must be a list of names"), (["../x"], "is not a directory name"), ([""], "not a")],
+)
+def test_overlays_that_are_not_names_are_refused(
+    tmp_path: Path, overlays: Any, message: str
+) -> None:
+    write(tmp_path, {"a.yaml": ""})
+    bundle = bundles_of(tmp_path, [], "api")[0]
+    custom = {"yaml": {"overlays": overlays}}
+    with pytest.raises(FleetError, match=message):
+        application_spec(spec(), bundle, root=tmp_path, sha=SHA, cluster="c", custom=custom)
 
 
 def test_depends_on_by_name_or_selector(tmp_path: Path) -> None:
