@@ -144,6 +144,8 @@ def options_of(
                 f"a plugin source cannot also have {' and '.join(others)}", tool="plugin"
             )
         plugin = source.plugin
+        if plugin.env:
+            raise RenderError(f"plugin {plugin.name[:63]!r} takes no env", tool="plugin")
         try:
             chosen = overlays.plugin_options(plugin.name, [p.to_wire() for p in plugin.parameters])
         except overlays.OverlayError as exc:

@@ -305,7 +305,9 @@ def application_spec(
                 source["kustomize"] = {"namespace": forced}
         else:
             left_out = [FLEET_YAML, *(f"{inner}/*" for inner in bundle.inner)]
-            chosen = _overlays(bundle, options.get("yaml"))
+            # Fleet appends a customization's overlays to the bundle's own
+            chosen = _overlays(bundle, bundle.options.get("yaml"))
+            chosen += _overlays(bundle, (custom or {}).get("yaml"))
             if chosen:  # Fleet's overlays: the built-in plugin lays them over the files
                 source["plugin"] = {
                     "name": overlays.PLUGIN,
@@ -339,7 +341,9 @@ def _overlays(bundle: Bundle, options: Any) -> list[str]:
     """``yaml.overlays``: the overlays laid over a bundle of plain manifests."""
     if options is None:
         return []
-    chosen = options.get("overlays") if isinstance(options, Mapping) else None
+    if not isinstance(options, Mapping):
+        raise FleetError(f"{bundle.name}: yaml must be a map")
+    chosen = options.get("overlays")
     if chosen is None:
         return []
     if not isinstance(chosen, list) or not all(isinstance(name, str) for name in chosen):

@@ -19,14 +19,15 @@ silent no-op: a typo would otherwise deploy the base to the clusters it was mean
 
 In an Application this is a config management plugin source (Argo CD's ``source.plugin``)
 named ``fleet-overlays``, built in: parameters ``overlays`` (array) and ``exclude`` (a glob,
-as ``directory.exclude``). Pure but for ``strategic``, which the renderer gives (kubectl).
+as ``directory.exclude``, applied to where files end up, so an overlay cannot bring back
+what the source leaves out). Pure but for ``strategic``, which the renderer gives (kubectl),
+and bounded: the weight of what is laid, the operations of a JSON patch, the deadline.
 """
 
 from __future__ import annotations
 
 import copy
-import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -38,7 +39,7 @@ OVERLAYS_DIR = "overlays"
 MAX_OVERLAYS = 32
 _PATCH_MARK = "_patch."
 
-Strategic = Callable[[str, Mapping[str, Any], Mapping[str, Any]], Awaitable[Any]]
+Strategic = Callable[[str, Mapping[str, Any], Mapping[str, Any]], Any]
 """``(where, original, patch)`` to the strategically merged object, or ``NotImplemented``
 when Kubernetes does not know the kind (a merge patch is used then)."""
 
@@ -96,19 +97,37 @@ def is_overlay_file(path: str) -> bool:
     return path == OVERLAYS_DIR or path.startswith(f"{OVERLAYS_DIR}/")
 
 
-async def overlaid(
+Laid = str | list[Any]
+"""A file's text, or the documents of a file a patch made (kept parsed: written back as text
+they would be read again differently)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int
+    """What the laid files may weigh together, patched documents measured as JSON."""
+    remaining: Callable[[], float]
+    """Seconds left to the render's deadline."""
+    max_operations: int = 1000
+    """JSON patch operations in one patch file."""
+
+
+def overlaid(
     files: Mapping[str, str],
     overlays: Sequence[str],
     *,
     parse: Parse,
     strategic: Strategic,
-) -> dict[str, str]:
-    """The bundle's manifest files (path to text) once ``overlays`` are laid over them.
+    keep: Callable[[str], bool],
+    limits: Limits,
+) -> dict[str, Laid]:
+    """The bundle's manifest files once ``overlays`` are laid over them (runs in a worker).
 
-    ``files`` holds every manifest file of the bundle, those under ``overlays/`` included;
-    none of those is in the result.
+    ``files`` holds every manifest file of the bundle, those under ``overlays/`` included.
+    The result holds the paths ``keep`` keeps (the source's include and exclude, applied to
+    where files end up) and none under ``overlays/``.
     """
-    result = {path: text for path, text in files.items() if not is_overlay_file(path)}
+    result: dict[str, Laid] = {p: t for p, t in files.items() if not is_overlay_file(p)}
     for name in overlays:
         prefix = f"{OVERLAYS_DIR}/{name}/"
         mine = sorted((p.removeprefix(prefix), t) for p, t in files.items() if p.startswith(prefix))
@@ -122,14 +141,20 @@ async def overlaid(
             else:
                 patches.append((path, target, text))
         for path, target, text in patches:
+            if limits.remaining() <= 0:
+                raise OverlayError("laying the overlays took longer than the render may")
             where = f"{prefix}{path}"
             if target not in result:
                 raise OverlayError(f"{where}: there is no {target} to patch")
-            original = _one(parse(result[target], target), target)
+            laid = result[target]
+            original = _one(parse(laid, target) if isinstance(laid, str) else laid, target)
             patch = _one(parse(text, where), where)
-            patched = await _apply(where, original, patch, strategic)
-            result[target] = json.dumps(patched, sort_keys=True)
-    return result
+            result[target] = [_apply(where, original, patch, strategic, limits)]
+            if _weight(result, limits.max_bytes) > limits.max_bytes:
+                raise OverlayError(
+                    f"the overlaid manifests are larger than {limits.max_bytes} bytes"
+                )
+    return {p: laid for p, laid in result.items() if not is_overlay_file(p) and keep(p)}
 
 
 def _patched(path: str) -> str | None:
@@ -149,20 +174,74 @@ def _one(documents: list[Any], where: str) -> Any:
     return present[0]
 
 
-async def _apply(where: str, original: Any, patch: Any, strategic: Strategic) -> Any:
+def _apply(where: str, original: Any, patch: Any, strategic: Strategic, limits: Limits) -> Any:
     if not isinstance(original, Mapping):
         raise OverlayError(f"{where}: the file it patches does not hold an object")
+    if "items" in original or str(original.get("kind") or "").endswith("List"):
+        raise OverlayError(f"{where}: a patch applies to one object, not to a list of them")
+    secret = original.get("kind") == "Secret"
     if isinstance(patch, list):
-        try:
-            return jsonpatch.apply_patch(dict(original), patch)
-        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError) as exc:
-            # jsonpatch quotes values (a failed ``test`` the value it found): not a Secret's
-            why = "the object is a Secret" if original.get("kind") == "Secret" else str(exc)
-            raise OverlayError(f"{where}: the JSON patch does not apply: {why}") from None
+        if len(patch) > limits.max_operations:
+            raise OverlayError(f"{where}: more than {limits.max_operations} operations")
+        document: Any = copy.deepcopy(dict(original))
+        for operation in patch:
+            try:
+                document = jsonpatch.apply_patch(document, [operation], in_place=True)
+            except (
+                jsonpatch.JsonPatchException,
+                jsonpatch.JsonPointerException,
+                TypeError,
+                AttributeError,
+            ) as exc:
+                # jsonpatch quotes values (a failed ``test``, the value it found): not a Secret's
+                why = "the object is a Secret" if secret else str(exc)[:300]
+                raise OverlayError(f"{where}: the JSON patch does not apply: {why}") from None
+            # ``copy`` doubles what it copies: measured after every operation
+            if _size(document, limits.max_bytes) > limits.max_bytes:
+                raise OverlayError(f"{where}: the patch makes the object larger than allowed")
+        return document
     if not isinstance(patch, Mapping):
         raise OverlayError(f"{where}: a patch is a map (a merge patch) or a list (a JSON patch)")
-    merged = await strategic(where, original, patch)
+    merged = strategic(where, original, patch) if _maybe_builtin(original) else NotImplemented
     return merge_patch(original, patch) if merged is NotImplemented else merged
+
+
+def _maybe_builtin(document: Mapping[str, Any]) -> bool:
+    """Whether kubectl may know the kind (a strategic merge): the core group, the groups
+    without a dot (apps, batch, ...) and ``*.k8s.io`` ones; a CRD's group is asked too
+    when it is one of those, and kubectl's refusal then means a merge patch."""
+    api_version = document.get("apiVersion")
+    group = api_version.rpartition("/")[0] if isinstance(api_version, str) else ""
+    return "." not in group or group.endswith(".k8s.io")
+
+
+def _weight(result: Mapping[str, Laid], limit: int) -> int:
+    total = 0
+    for laid in result.values():
+        total += len(laid.encode()) if isinstance(laid, str) else _size(laid, limit - total)
+        if total > limit:
+            break
+    return total
+
+
+def _size(root: Any, limit: int) -> int:
+    """About what ``root`` weighs as JSON (a lower bound), counted only up to past ``limit``;
+    iterative, so depth costs no recursion."""
+    total = 0
+    stack = [root]
+    while stack and total <= limit:
+        node = stack.pop()
+        total += 1
+        if isinstance(node, Mapping):
+            total += sum(len(str(key)) for key in node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str):
+            total += len(node)
+        else:
+            total += 8
+    return total
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -49,7 +49,9 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -309,14 +311,18 @@ def _parsed(texts: Mapping[str, str], max_bytes: int, *, tool: str) -> list[dict
     objects: list[dict[str, Any]] = []
     budget = _Budget(max_bytes)
     for rel, text in texts.items():
-        documents = _documents(text, rel)
+        documents = _documents(text, rel, tool=tool)
         budget.spend(documents, rel, tool=tool)
         objects.extend(_objects(documents, rel, tool=tool))
     return objects
 
 
-def _documents(text: str, rel: str) -> list[Any]:
-    return _load_json(text, rel) if rel.endswith(".json") else _load_yaml(text, rel)
+def _documents(text: str, rel: str, *, tool: str = "directory") -> list[Any]:
+    try:
+        return _load_json(text, rel) if rel.endswith(".json") else _load_yaml(text, rel)
+    except RenderError as exc:
+        exc.tool = tool
+        raise
 
 
 async def _read_overlaid(
@@ -327,48 +333,89 @@ async def _read_overlaid(
     deadline: _Deadline,
     max_bytes: int,
 ) -> list[dict[str, Any]]:
-    """Plain manifests with Fleet's overlays laid over them (``overlays``)."""
-    texts = await asyncio.to_thread(_manifest_texts, root, spec, max_bytes)
-    work = await asyncio.to_thread(_scratch)
+    """Plain manifests with Fleet's overlays laid over them (``overlays``), in a worker."""
+    end = time.monotonic() + deadline.remaining()  # the loop's clock is not the worker's
+
+    def remaining() -> float:
+        return max(0.0, end - time.monotonic())
+
+    try:
+        async with asyncio.timeout(deadline.remaining()):
+            return await asyncio.to_thread(
+                _overlaid,
+                root,
+                spec,
+                tools=tools,
+                remaining=remaining,
+                seconds=deadline.seconds,
+                max_bytes=max_bytes,
+            )
+    except TimeoutError:
+        raise RenderError(
+            f"laying the overlays timed out after {deadline.seconds:g}s", tool="plugin"
+        ) from None
+
+
+def _overlaid(
+    root: Path,
+    spec: Directory,
+    *,
+    tools: Tools,
+    remaining: Callable[[], float],
+    seconds: float,
+    max_bytes: int,
+) -> list[dict[str, Any]]:
+    texts = _manifest_texts(root, spec, max_bytes)
+    include = _expand_braces(spec.include) if spec.include else []
+    exclude = _expand_braces(spec.exclude) if spec.exclude else []
+
+    def keep(rel: str) -> bool:
+        return (not include or _matches(rel, include)) and not (exclude and _matches(rel, exclude))
+
+    def parse(text: str, rel: str) -> list[Any]:
+        documents = _documents(text, rel, tool="plugin")
+        _Budget(max_bytes).spend(documents, rel, tool="plugin")
+        return documents
+
+    work = _scratch()
     try:
         env = _tool_env(work)
 
-        async def strategic(
-            where: str, original: Mapping[str, Any], patch: Mapping[str, Any]
-        ) -> Any:
-            return await _strategic_merge(
+        def strategic(where: str, original: Mapping[str, Any], patch: Mapping[str, Any]) -> Any:
+            return _strategic_merge(
                 where,
                 original,
                 patch,
                 tools=tools,
                 work=work,
                 env=env,
-                deadline=deadline,
-                max_bytes=max_bytes,
+                remaining=remaining,
+                seconds=seconds,
             )
 
-        def parse(text: str, rel: str) -> list[Any]:
-            documents = _documents(text, rel)
-            _Budget(max_bytes).spend(documents, rel, tool="plugin")
-            return documents
-
-        try:
-            laid = await overlays.overlaid(
-                texts, spec.overlays or (), parse=parse, strategic=strategic
-            )
-        except overlays.OverlayError as exc:
-            raise RenderError(str(exc), tool="plugin") from None
+        limits = overlays.Limits(max_bytes=max_bytes, remaining=remaining)
+        laid = overlays.overlaid(
+            texts, spec.overlays or (), parse=parse, strategic=strategic, keep=keep, limits=limits
+        )
+    except overlays.OverlayError as exc:
+        raise RenderError(str(exc), tool="plugin") from None
+    except RecursionError:
+        raise RenderError("a patch or a patched file is nested too deeply", tool="plugin") from None
     finally:
-        await asyncio.to_thread(shutil.rmtree, work, ignore_errors=True)
-    if sum(len(text) for text in laid.values()) > max_bytes:
-        raise RenderError(f"manifests larger than {max_bytes} bytes", tool="plugin")
-    return await asyncio.to_thread(_parsed, laid, max_bytes, tool="plugin")
+        shutil.rmtree(work, ignore_errors=True)
+    objects: list[dict[str, Any]] = []
+    budget = _Budget(max_bytes)
+    for rel, one in laid.items():
+        documents = _documents(one, rel, tool="plugin") if isinstance(one, str) else one
+        budget.spend(documents, rel, tool="plugin")
+        objects.extend(_objects(documents, rel, tool="plugin"))
+    return objects
 
 
 _NO_STRATEGIC = b"strategic merge patch is not supported"
 
 
-async def _strategic_merge(
+def _strategic_merge(
     where: str,
     original: Mapping[str, Any],
     patch: Mapping[str, Any],
@@ -376,11 +423,11 @@ async def _strategic_merge(
     tools: Tools,
     work: Path,
     env: Mapping[str, str],
-    deadline: _Deadline,
-    max_bytes: int,
+    remaining: Callable[[], float],
+    seconds: float,
 ) -> Any:
-    """kubectl's strategic merge of ``patch`` into ``original`` (offline), NotImplemented for
-    kinds kubectl does not know (a merge patch is theirs, as in Fleet)."""
+    """kubectl's strategic merge of ``patch`` into ``original`` (offline, in a worker),
+    NotImplemented for kinds kubectl does not know (a merge patch is theirs, as in Fleet)."""
     (work / "original.json").write_text(json.dumps(original))
     (work / "patch.json").write_text(json.dumps(patch))
     argv = [
@@ -392,34 +439,34 @@ async def _strategic_merge(
         "--patch-file=patch.json",
         "--output=json",
     ]
-    unknown = False
-
-    def explain(stdout: bytes, stderr: bytes) -> bytes:
-        nonlocal unknown
-        unknown = _NO_STRATEGIC in stderr
-        if original.get("kind") == "Secret":  # kubectl quotes the maps it could not merge
-            return b"kubectl's message is not shown: the object is a Secret"
-        return stderr
-
+    what = f"{where}: the strategic merge"
     try:
-        output = await _run(
+        done = subprocess.run(
             argv,
-            tool="plugin",
-            what=f"{where}: the strategic merge",
             cwd=work,
-            env=env,
-            deadline=deadline,
-            max_bytes=max_bytes,
-            explain=explain,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=max(remaining(), 0.001),
+            check=False,
         )
-    except RenderError:
-        if unknown:
+    except subprocess.TimeoutExpired:
+        raise RenderError(f"{what} timed out after {seconds:g}s", tool="plugin") from None
+    except OSError as error:
+        raise RenderError(f"{what} could not start: {error.strerror}", tool="plugin") from None
+    if done.returncode != 0:
+        if _NO_STRATEGIC in done.stderr:
             return NotImplemented
-        raise
+        if original.get("kind") == "Secret":  # kubectl quotes the maps it could not merge
+            raise RenderError(
+                f"{what} failed (kubectl's message is not shown: the object is a Secret)",
+                tool="plugin",
+            )
+        raise RenderError(f"{what} failed: {_quote(done.stderr[:_STDERR_LIMIT])}", tool="plugin")
     try:
-        return json.loads(output)
+        return json.loads(done.stdout)
     except ValueError:
-        raise RenderError(f"{where}: kubectl patch gave no JSON", tool="plugin") from None
+        raise RenderError(f"{what}: kubectl gave no JSON", tool="plugin") from None
 
 
 def _manifest_files(top: Path, *, recurse: bool) -> list[str]:

@@ -169,7 +169,7 @@ def test_a_customizations_overlays_are_the_built_in_plugins(tmp_path: Path) -> N
     assert app["source"]["plugin"] == {
         "name": "fleet-overlays",
         "parameters": [
-            {"name": "overlays", "array": ["eu", "big"]},
+            {"name": "overlays", "array": ["common", "eu", "big"]},
             {"name": "exclude", "string": "{fleet.yaml,db/*}"},
         ],
     }
@@ -189,6 +189,13 @@ def test_overlays_that_are_not_names_are_refused(
     custom = {"yaml": {"overlays": overlays}}
     with pytest.raises(FleetError, match=message):
         application_spec(spec(), bundle, root=tmp_path, sha=SHA, cluster="c", custom=custom)
+
+
+def test_yaml_that_is_not_a_map_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, {"a.yaml": ""})
+    bundle = bundles_of(tmp_path, [], "api")[0]
+    with pytest.raises(FleetError, match="yaml must be a map"):
+        application_spec(spec(), bundle, root=tmp_path, sha=SHA, cluster="c", custom={"yaml": "x"})
 
 
 def test_depends_on_by_name_or_selector(tmp_path: Path) -> None:

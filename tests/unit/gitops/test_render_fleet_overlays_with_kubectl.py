@@ -81,15 +81,41 @@ async def test_known_kinds_merge_strategically_others_by_merge_patch(tmp_path: P
     assert found["Widget"]["spec"] == {"sizes": [3], "colour": "red"}
 
 
-async def test_the_exclude_glob_leaves_overlay_files_alone(tmp_path: Path) -> None:
+async def test_the_exclude_glob_applies_where_files_end_up(tmp_path: Path) -> None:
     root = write(tmp_path, {
         "deployment.yaml": DEPLOYMENT,
         "overlays/eu/widget.yaml": WIDGET,
+        "overlays/eu/inner/widget.yaml": WIDGET.replace("name: w", "name: inner"),
     })  # fmt: skip
-    found = await rendered(root, Directory(recurse=True, exclude="*widget*", overlays=("eu",)))
+    found = await rendered(root, Directory(recurse=True, exclude="inner/*", overlays=("eu",)))
     assert sorted(found) == ["Deployment", "Widget"]
+    assert found["Widget"]["metadata"]["name"] == "w"
     without = await rendered(root, Directory(recurse=True, overlays=()))
     assert sorted(without) == ["Deployment"]
+
+
+async def test_patched_files_keep_their_values_exactly(tmp_path: Path) -> None:
+    config = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+        'data: {emoji: "\U0001f680", small: "1"}\n'
+    )
+    root = write(tmp_path, {
+        "widget.yaml": WIDGET,
+        "config.yaml": config,
+        "overlays/eu/widget_patch.yaml": "spec: {ratio: 0.00001, big: 1.0e+20}\n",
+        "overlays/eu/config_patch.yaml": "data: {small: \"2\"}\n",
+    })  # fmt: skip
+    found = await rendered(root, Directory(recurse=True, overlays=("eu",)))
+    assert found["Widget"]["spec"]["ratio"] == 0.00001
+    assert found["Widget"]["spec"]["big"] == 1.0e20
+    assert found["ConfigMap"]["data"] == {"emoji": "\U0001f680", "small": "2"}
+
+
+async def test_a_patch_nested_too_deeply_is_a_render_error(tmp_path: Path) -> None:
+    deep = "spec: {x: " + "[" * 3000 + "]" * 3000 + "}\n"
+    root = write(tmp_path, {"widget.yaml": WIDGET, "overlays/eu/widget_patch.yaml": deep})
+    with pytest.raises(RenderError):
+        await rendered(root, Directory(recurse=True, overlays=("eu",)))
 
 
 async def test_a_strategic_merge_kubectl_refuses_is_a_render_error(tmp_path: Path) -> None:
@@ -144,6 +170,7 @@ def test_the_plugin_source_is_a_directory_with_overlays() -> None:
     [
         ({"plugin": {"name": "kustomized-helm"}}, "'kustomized-helm' is not available"),
         ({"plugin": {"name": "fleet-overlays"}, "directory": {}}, "cannot also have directory"),
+        ({"plugin": {"name": "fleet-overlays", "env": [{"name": "A"}]}}, "takes no env"),
     ],
 )
 def test_other_plugins_are_refused(fields: dict[str, Any], message: str) -> None:
