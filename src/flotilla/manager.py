@@ -20,10 +20,13 @@ from pathlib import Path
 from flotilla.api import SYSTEM_NAMESPACE
 from flotilla.api.application import DEFAULT_APP_NAMESPACES
 from flotilla.api.crds import KindInfo
-from flotilla.api.kinds import APPLICATION, APPLICATIONSET, GITREPO
-from flotilla.api.labels import HUB_CLUSTER
+from flotilla.api.kinds import APPLICATION, APPLICATIONSET, CLUSTER, GITREPO
+from flotilla.api.labels import HUB_CLUSTER, hub_identity
+from flotilla.api.meta import API_VERSION
 from flotilla.clusters.connections import MemberConnections
 from flotilla.clusters.controller import ClusterHealthController
+from flotilla.discovery.allocating import DEFAULT_RANGES, Ranges
+from flotilla.discovery.controller import DiscoveryController
 from flotilla.gitops.appset_controller import ApplicationSetController
 from flotilla.gitops.controller import DEFAULT_POLL, ApplicationController
 from flotilla.gitops.desired import Renderer
@@ -67,6 +70,16 @@ class GitOpsOptions:
 
 
 @dataclass
+class DiscoveryOptions:
+    """The clusterset (``controller run`` flags)."""
+
+    ranges: tuple[str, ...] = DEFAULT_RANGES
+    """ClusterSet IP ranges, at most one per IP family."""
+    clusterset: str = "flotilla"
+    """The clusterset's name (the members' ``clusterset.k8s.io`` ClusterProperty)."""
+
+
+@dataclass
 class ManagerOptions:
     leader_elect: bool = False
     metrics_host: str = "127.0.0.1"
@@ -81,6 +94,7 @@ class ManagerOptions:
     tenancy: TenancyPolicy = DEFAULT_TENANCY
     """What Placements may write on members: the hub admin's decision (``controller run``)."""
     gitops: GitOpsOptions = field(default_factory=GitOpsOptions)
+    discovery: DiscoveryOptions = field(default_factory=DiscoveryOptions)
 
 
 async def run(
@@ -147,30 +161,17 @@ async def run(
                     leading=leading, tenancy=options.tenancy,
                 )  # fmt: skip
                 state["health"] = health
+                controllers.create_task(
+                    (await _discovery(hub, informers, members, options, metrics, leading)).run(),
+                    name="discovery",
+                )
                 controllers.create_task(members.run(), name="members")
                 controllers.create_task(health.run(), name="cluster-health")
                 controllers.create_task(propagation.run(), name="propagation")
-                if await _served(hub, APPLICATION):
-                    gitops = _gitops(hub, informers, members, options, metrics, leading)
-                    webhooks["gitops"] = gitops
-                    controllers.create_task(gitops.run(), name="gitops")
-                    if await _served(hub, APPLICATIONSET):
-                        appsets = ApplicationSetController(
-                            hub, informers, gitops.sources, clock=options.clock,
-                            metrics=metrics, namespaces=options.gitops.app_namespaces,
-                            helper=options.gitops.gotemplate,
-                            poll_interval=options.gitops.poll_interval, leading=leading,
-                        )  # fmt: skip
-                        other_pushes.append(appsets.on_push)
-                        controllers.create_task(appsets.run(), name="applicationsets")
-                    if await _served(hub, GITREPO):
-                        gitrepos = GitRepoController(
-                            hub, informers, gitops.sources, clock=options.clock,
-                            metrics=metrics, namespaces=options.gitops.app_namespaces,
-                            leading=leading,
-                        )  # fmt: skip
-                        other_pushes.append(gitrepos.on_push)
-                        controllers.create_task(gitrepos.run(), name="gitrepos")
+                await _start_gitops(
+                    hub, informers, members, options, metrics, leading, controllers,
+                    webhooks=webhooks, other_pushes=other_pushes,
+                )  # fmt: skip
 
         try:
             if options.leader_elect:
@@ -192,6 +193,72 @@ async def run(
             webhooks.clear()
             other_pushes.clear()
             metrics.leader.labels(name=options.lease_name).set(0)
+
+
+async def _start_gitops(  # noqa: PLR0917
+    hub: KubeClient,
+    informers: SharedInformers,
+    members: MemberConnections,
+    options: ManagerOptions,
+    metrics: Metrics,
+    leading: Callable[[], bool],
+    controllers: asyncio.TaskGroup,
+    *,
+    webhooks: dict[str, ApplicationController],
+    other_pushes: list[Callable[[Push], int]],
+) -> None:
+    """The GitOps controllers whose kinds this hub serves as Flotilla's."""
+    if await _served(hub, APPLICATION):
+        gitops = _gitops(hub, informers, members, options, metrics, leading)
+        webhooks["gitops"] = gitops
+        controllers.create_task(gitops.run(), name="gitops")
+        if await _served(hub, APPLICATIONSET):
+            appsets = ApplicationSetController(
+                hub, informers, gitops.sources, clock=options.clock,
+                metrics=metrics, namespaces=options.gitops.app_namespaces,
+                helper=options.gitops.gotemplate,
+                poll_interval=options.gitops.poll_interval, leading=leading,
+            )  # fmt: skip
+            other_pushes.append(appsets.on_push)
+            controllers.create_task(appsets.run(), name="applicationsets")
+        if await _served(hub, GITREPO):
+            gitrepos = GitRepoController(
+                hub, informers, gitops.sources, clock=options.clock,
+                metrics=metrics, namespaces=options.gitops.app_namespaces,
+                leading=leading,
+            )  # fmt: skip
+            other_pushes.append(gitrepos.on_push)
+            controllers.create_task(gitrepos.run(), name="gitrepos")
+
+
+async def _discovery(  # noqa: PLR0917
+    hub: KubeClient,
+    informers: SharedInformers,
+    members: MemberConnections,
+    options: ManagerOptions,
+    metrics: Metrics,
+    leading: Callable[[], bool],
+) -> DiscoveryController:
+    namespace = await hub.get(resource_path("v1", "namespaces", name=SYSTEM_NAMESPACE))
+    hub_id = hub_identity(namespace)
+    clusters = informers.informer(HUB_CLUSTER, resource_path(API_VERSION, CLUSTER.plural))
+
+    def registered() -> dict[str, str]:
+        return {
+            item["metadata"]["name"]: str(item["metadata"].get("creationTimestamp") or "")
+            for item in clusters.list()
+        }
+
+    return DiscoveryController(
+        members,
+        clock=options.clock,
+        metrics=metrics,
+        leading=leading,
+        hub_id=lambda: hub_id,
+        registered=registered,
+        ranges=Ranges.parse(options.discovery.ranges),
+        clusterset=options.discovery.clusterset,
+    )
 
 
 async def _served(hub: KubeClient, kind: KindInfo) -> bool:

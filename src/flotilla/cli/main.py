@@ -10,6 +10,7 @@ from flotilla.cli.appset import appset
 from flotilla.cli.cluster import cluster
 from flotilla.cli.controller import controller
 from flotilla.cli.dev import dev
+from flotilla.cli.dns import dns
 from flotilla.cli.gitrepo import gitrepo
 from flotilla.cli.hub import hub
 from flotilla.cli.placement import placement
@@ -29,6 +30,7 @@ cli.add_command(placement)
 cli.add_command(app)
 cli.add_command(appset)
 cli.add_command(gitrepo)
+cli.add_command(dns)
 
 
 def main() -> None:

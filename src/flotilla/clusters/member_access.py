@@ -49,6 +49,12 @@ TEMPLATE_RESOURCES: dict[str, tuple[str, ...]] = {
     "networking.k8s.io": ("ingresses", "networkpolicies"),
 }
 _RBAC = "rbac.authorization.k8s.io"
+_MCS = "multicluster.x-k8s.io"
+MCS_CRDS = (
+    "serviceexports.multicluster.x-k8s.io",
+    "serviceimports.multicluster.x-k8s.io",
+    "clusterproperties.about.k8s.io",
+)
 _LABELS = {"app.kubernetes.io/name": "flotilla", "app.kubernetes.io/component": "member-access"}
 
 
@@ -67,6 +73,30 @@ def member_rules() -> list[dict[str, Any]]:
             {"apiGroups": [group], "resources": list(resources), "verbs": write}
             for group, resources in TEMPLATE_RESOURCES.items()
         ),
+        # Service discovery (the clusterset): the MCS and About API CRDs, and only they may
+        # be changed once there; exports read, their status written; imports and their
+        # EndpointSlices written; the cluster id.
+        {
+            "apiGroups": ["apiextensions.k8s.io"],
+            "resources": ["customresourcedefinitions"],
+            "verbs": [*read, "create"],
+        },
+        {
+            "apiGroups": ["apiextensions.k8s.io"],
+            "resources": ["customresourcedefinitions"],
+            "resourceNames": list(MCS_CRDS),
+            "verbs": ["update", "patch"],
+        },
+        {"apiGroups": [_MCS], "resources": ["serviceexports"], "verbs": read},
+        {"apiGroups": [_MCS], "resources": ["serviceexports/status"], "verbs": ["update", "patch"]},
+        {"apiGroups": [_MCS], "resources": ["serviceimports"], "verbs": write},
+        {"apiGroups": [_MCS], "resources": ["serviceimports/status"], "verbs": ["update", "patch"]},
+        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": write},
+        {
+            "apiGroups": ["about.k8s.io"],
+            "resources": ["clusterproperties"],
+            "verbs": [*read, "create", "patch"],
+        },
     ]
 
 

@@ -65,6 +65,9 @@ class Zone:
     soa: Soa = field(default_factory=Soa)
     nameservers: Sequence[str] = ("ns",)
     ns_ttl: int = DEFAULT_TTL
+    empty_names: Sequence[str] = ()
+    """Names that exist without records (NODATA, not NXDOMAIN): a service that has no
+    address yet, say."""
 
 
 @dataclass(frozen=True)
@@ -151,9 +154,19 @@ def compile_zone(zone: Zone) -> CompiledZone:
             raise ZoneError(f"{where}: TTL out of range")
         add(owner, rdtype, record.ttl, _rdata(origin, record.type, record.data, where))
     names: set[dns.name.Name] = set()
+    existing: list[dns.name.Name] = list(sets)
+    for text in zone.empty_names:
+        try:
+            empty = dns.name.from_text(text, origin).canonicalize()
+        except dns.exception.DNSException as exc:
+            raise ZoneError(f"{origin} name {text[:255]!r}: {exc}") from None
+        if not empty.is_subdomain(origin):
+            raise ZoneError(f"{origin} name {text[:255]!r}: outside the zone")
+        existing.append(empty)
     for owner, rrsets in sets.items():
         if dns.rdatatype.CNAME in rrsets and len(rrsets) > 1:
             raise ZoneError(f"{owner}: a CNAME and other data")
+    for owner in existing:
         parent = owner
         while parent not in names and parent.is_subdomain(origin):
             names.add(parent)

@@ -1,0 +1,191 @@
+"""The ``clusterset.local`` zone of one member, from that member's ServiceImports and
+imported EndpointSlices only (the data plane reads nothing else), after the Multi-Cluster
+Services DNS specification:
+
+- ``dns-version.clusterset.local`` TXT ``"1.0.0"``.
+- ClusterSetIP import ``<svc>.<ns>``: A/AAAA ``<svc>.<ns>.svc.clusterset.local`` with the
+  import's IPs; per named port ``_<port>._<proto>.<svc>.<ns>.svc.clusterset.local`` SRV
+  ``0 100 <port> <svc>.<ns>.svc.clusterset.local.``.
+- Headless import: A/AAAA of ``<svc>.<ns>.svc.clusterset.local`` with every ready endpoint
+  address of every source cluster; an endpoint with a hostname also has
+  ``<hostname>.<clusterid>.<svc>.<ns>.svc.clusterset.local``; per named port, SRV records
+  to those per-endpoint names.
+- Only ready endpoints are answered. A name with no address (a headless import with no
+  ready endpoint, an import still without an IP) exists: NODATA, not NXDOMAIN.
+- Cilium's ``service.cilium.io/affinity`` on the import orders the addresses: ``local``
+  puts this member's endpoints first, ``remote`` the others'; otherwise by cluster id.
+
+Records that cannot be written (an address that is not one, a label over 63 characters)
+are left out and counted in ``skipped``, never a reason to serve nothing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flotilla.discovery.mirroring import SERVICE_NAME_LABEL, SOURCE_CLUSTER_LABEL, is_ready
+from flotilla.dns import DEFAULT_TTL, Record, Zone
+
+ORIGIN = "clusterset.local."
+DNS_VERSION = "1.0.0"
+AFFINITY_ANNOTATION = "service.cilium.io/affinity"
+_MAX_LABEL = 63
+
+
+@dataclass(frozen=True)
+class ClustersetZone:
+    zone: Zone
+    skipped: int
+
+
+def clusterset_zone(
+    imports: Iterable[Mapping[str, Any]],
+    slices: Iterable[Mapping[str, Any]],
+    *,
+    cluster_id: str,
+    ttl: int = DEFAULT_TTL,
+) -> ClustersetZone:
+    by_service: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for one in slices:
+        meta = one.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        service = labels.get(SERVICE_NAME_LABEL)
+        if isinstance(service, str) and labels.get(SOURCE_CLUSTER_LABEL):
+            by_service.setdefault((str(meta.get("namespace") or ""), service), []).append(one)
+    records = [Record("dns-version", "TXT", f'"{DNS_VERSION}"', ttl=ttl)]
+    empty: list[str] = []
+    skipped = 0
+    for imported in sorted(imports, key=_key):
+        namespace, name = _key(imported)
+        if not (_label(namespace) and _label(name)):
+            skipped += 1
+            continue
+        owner = f"{name}.{namespace}.svc"
+        spec = imported.get("spec") or {}
+        ports = [p for p in spec.get("ports") or [] if isinstance(p, Mapping)]
+        if spec.get("type") == "Headless":
+            annotations = (imported.get("metadata") or {}).get("annotations") or {}
+            endpoints = _ready_endpoints(
+                by_service.get((namespace, name), []),
+                cluster_id,
+                annotations.get(AFFINITY_ANNOTATION),
+            )
+            written, bad = _headless(records, owner, ports, endpoints, ttl)
+        else:
+            ips = [ip for ip in spec.get("ips") or [] if isinstance(ip, str)]
+            written, bad = _clusterset_ip(records, owner, ports, ips, ttl)
+        skipped += bad
+        if not written:
+            empty.append(owner)
+    return ClustersetZone(Zone(ORIGIN, _deduplicated(records), empty_names=empty), skipped)
+
+
+def _headless(
+    records: list[Record],
+    owner: str,
+    ports: list[Mapping[str, Any]],
+    endpoints: list[tuple[str, Mapping[str, Any], str]],
+    ttl: int,
+) -> tuple[int, int]:
+    """The records of a headless import: (addresses written, records skipped)."""
+    written = skipped = 0
+    targets = []
+    for cluster, endpoint, address in endpoints:
+        kind = _kind(address)
+        if kind is None:
+            skipped += 1
+            continue
+        records.append(Record(owner, kind, address, ttl=ttl))
+        written += 1
+        hostname = endpoint.get("hostname")
+        if isinstance(hostname, str) and _label(hostname) and _label(cluster):
+            target = f"{hostname}.{cluster}.{owner}"
+            records.append(Record(target, kind, address, ttl=ttl))
+            targets.append(target)
+    unique = list(dict.fromkeys(targets))
+    weight = max(1, 100 // len(unique)) if unique else 0
+    for port in ports:
+        service_name = _srv_owner(port, owner)
+        if service_name is None:
+            continue
+        for target in unique:
+            data = f"0 {weight} {int(port.get('port') or 0)} {target}.{ORIGIN}"
+            records.append(Record(service_name, "SRV", data, ttl=ttl))
+    return written, skipped
+
+
+def _clusterset_ip(
+    records: list[Record], owner: str, ports: list[Mapping[str, Any]], ips: list[str], ttl: int
+) -> tuple[int, int]:
+    """The records of a ClusterSetIP import: (addresses written, records skipped)."""
+    written = skipped = 0
+    for ip in ips:
+        kind = _kind(ip)
+        if kind is None:
+            skipped += 1
+            continue
+        records.append(Record(owner, kind, ip, ttl=ttl))
+        written += 1
+    for port in ports:
+        service_name = _srv_owner(port, owner)
+        if service_name is not None:
+            data = f"0 100 {int(port.get('port') or 0)} {owner}.{ORIGIN}"
+            records.append(Record(service_name, "SRV", data, ttl=ttl))
+    return written, skipped
+
+
+def _key(imported: Mapping[str, Any]) -> tuple[str, str]:
+    meta = imported.get("metadata") or {}
+    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
+
+
+def _label(text: str) -> bool:
+    return 0 < len(text) <= _MAX_LABEL and "." not in text
+
+
+def _kind(address: str) -> str | None:
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return "A" if parsed.version == 4 else "AAAA"
+
+
+def _srv_owner(port: Mapping[str, Any], owner: str) -> str | None:
+    name = port.get("name")
+    if not isinstance(name, str) or not _label(name):
+        return None  # SRV records are for named ports
+    protocol = str(port.get("protocol") or "TCP").lower()
+    return f"_{name}._{protocol}.{owner}"
+
+
+def _ready_endpoints(
+    slices: list[Mapping[str, Any]], local: str, affinity: Any
+) -> list[tuple[str, Mapping[str, Any], str]]:
+    found: list[tuple[str, Mapping[str, Any], str]] = []
+    for one in slices:
+        cluster = str(((one.get("metadata") or {}).get("labels") or {})[SOURCE_CLUSTER_LABEL])
+        for endpoint in one.get("endpoints") or []:
+            if isinstance(endpoint, Mapping) and is_ready(endpoint):
+                found.extend(
+                    (cluster, endpoint, str(address)) for address in endpoint.get("addresses") or []
+                )
+
+    def order(item: tuple[str, Mapping[str, Any], str]) -> tuple[int, str, str]:
+        cluster = item[0]
+        if affinity == "local":
+            first = 0 if cluster == local else 1
+        elif affinity == "remote":
+            first = 1 if cluster == local else 0
+        else:
+            first = 0
+        return first, cluster, item[2]
+
+    return sorted(found, key=order)
+
+
+def _deduplicated(records: list[Record]) -> list[Record]:
+    return list(dict.fromkeys(records))

@@ -1,0 +1,562 @@
+"""The clusterset's control plane: from every member's exports to every member's imports.
+
+Two kinds of work share one queue:
+
+- ``("join", cluster)`` when a member connects: ``joining.join`` (CRDs, cluster id; a
+  duplicate id is refused: the member joined later by creation of its Cluster loses), then
+  its informers: ServiceExports, Services, the Services' EndpointSlices, our ServiceImports
+  and imported EndpointSlices, namespaces. Any change to one enqueues its service.
+- ``("service", namespace, name)``: gather the exports of every joined member
+  (``exporting.derive``), give the import its clusterset IPs (``allocating``), then in
+  every joined member that has the namespace write the ServiceImport and its EndpointSlices
+  (``mirroring``; server-side apply, only what differs from the member's informer), delete
+  imported slices no longer wanted, and write the export conditions (Valid, Ready,
+  Conflict).
+
+What is unsure deletes nothing: while a registered member is not joined (unreachable, not
+yet connected), an import is never deleted for lack of exports, and the slices whose
+source is that member are left as they are. A ServiceImport or slice that is not ours (no
+``flotilla.io/managed-by``: another MCS implementation's) is never written over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flotilla.api.labels import FIELD_MANAGER, HUB_LABEL, MANAGED_BY, MANAGED_BY_LABEL
+from flotilla.clusters.connections import MemberConnections
+from flotilla.discovery import joining
+from flotilla.discovery.allocating import Ranges, allocate
+from flotilla.discovery.exporting import (
+    CLUSTERSET_IP,
+    Derivation,
+    Derived,
+    Export,
+    ExportState,
+    derive,
+    facts_of,
+)
+from flotilla.discovery.mirroring import (
+    LOCAL_SERVICE_LABEL,
+    SERVICE_NAME_LABEL,
+    SLICE_MANAGED_BY_LABEL,
+    SLICE_MANAGER,
+    SOURCE_CLUSTER_LABEL,
+    Source,
+    imported_slices,
+)
+from flotilla.kube import KubeError, NotFound, resource_path
+from flotilla.runtime.clock import Clock
+from flotilla.runtime.controller import Controller, Result
+from flotilla.runtime.informer import Informer
+from flotilla.runtime.metrics import Metrics
+from flotilla.runtime.queue import WorkQueue
+from flotilla.runtime.reflector import Event
+
+logger = logging.getLogger(__name__)
+
+MCS = "multicluster.x-k8s.io/v1beta1"
+EXPORTS = resource_path(MCS, "serviceexports")
+IMPORTS = resource_path(MCS, "serviceimports")
+SERVICES = resource_path("v1", "services")
+SLICES = resource_path("discovery.k8s.io/v1", "endpointslices")
+NAMESPACES = resource_path("v1", "namespaces")
+GLOBAL_ANNOTATION = "service.cilium.io/global"
+SHARED_ANNOTATION = "service.cilium.io/shared"
+AFFINITY_ANNOTATION = "service.cilium.io/affinity"
+RESYNC = 60.0
+JOIN_RETRY = 10.0
+
+Key = tuple[str, ...]
+
+
+@dataclass
+class _Member:
+    cluster: str
+    cluster_id: str
+    created: str
+    informers: dict[str, Informer] = field(default_factory=dict)
+
+
+class DiscoveryController:
+    def __init__(
+        self,
+        members: MemberConnections,
+        *,
+        clock: Clock,
+        metrics: Metrics,
+        leading: Callable[[], bool],
+        hub_id: Callable[[], str],
+        registered: Callable[[], Mapping[str, str]],
+        ranges: Ranges,
+        clusterset: str = "flotilla",
+        workers: int = 4,
+    ) -> None:
+        """``registered()``: every registered Cluster's name and creation time."""
+        self._members = members
+        self._clock = clock
+        self._metrics = metrics
+        self._leading = leading
+        self._hub_id = hub_id
+        self._registered = registered
+        self._ranges = ranges
+        self._clusterset = clusterset
+        self._workers = workers
+        self._joined: dict[str, _Member] = {}
+        self.problems: dict[str, str] = {}
+        """Members that could not join, and why."""
+        self._ips: dict[tuple[str, str], tuple[str, ...]] = {}
+        self.queue: WorkQueue[Key] = WorkQueue(clock=clock, name="discovery")
+
+    # -- running ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self._members.on_connected(lambda cluster: self.queue.add(("join", cluster)))
+        async with self.queue:
+            for cluster in self._members.connected():
+                self.queue.add(("join", cluster))
+            controller = Controller(
+                "discovery", self.queue, self._reconcile, metrics=self._metrics,
+                workers=self._workers,
+            )  # fmt: skip
+            await controller.run()
+
+    async def _reconcile(self, key: Key) -> Result:
+        if not self._leading():
+            return Result()
+        if key[0] == "join":
+            return await self._join(key[1])
+        return await self._sync(key[1], key[2])
+
+    # -- joining --------------------------------------------------------------------------
+
+    async def _join(self, cluster: str) -> Result:
+        client = self._members.client(cluster)
+        if client is None:  # not connected: on_connected asks again
+            self._joined.pop(cluster, None)
+            return Result()
+        try:
+            joined = await joining.join(client, cluster=cluster, clusterset=self._clusterset)
+        except joining.JoinError as exc:
+            self._refuse(cluster, str(exc))
+            return Result(requeue_after=JOIN_RETRY)
+        created = self._registered().get(cluster, "")
+        for other in self._joined.values():
+            if other.cluster != cluster and other.cluster_id == joined.cluster_id:
+                if (other.created, other.cluster) <= (created, cluster):
+                    self._refuse(cluster, f"cluster id {joined.cluster_id!r} is {other.cluster}'s")
+                    return Result(requeue_after=JOIN_RETRY)
+                self._refuse(other.cluster, f"cluster id {joined.cluster_id!r} is {cluster}'s")
+                self._joined.pop(other.cluster, None)
+        member = _Member(cluster, joined.cluster_id, created)
+        for name, path, selector in (
+            ("exports", EXPORTS, None),
+            ("services", SERVICES, None),
+            ("slices", SLICES, LOCAL_SERVICE_LABEL),
+            ("imports", IMPORTS, f"{MANAGED_BY_LABEL}={MANAGED_BY}"),
+            ("imported", SLICES, f"{SLICE_MANAGED_BY_LABEL}={SLICE_MANAGER}"),
+            ("namespaces", NAMESPACES, None),
+        ):
+            informer = self._members.informer(cluster, path, label_selector=selector)
+            if informer is None:
+                return Result(requeue_after=1.0)
+            informer.add_handler(self._on_member_object)
+            member.informers[name] = informer
+        for informer in member.informers.values():
+            try:
+                async with self._clock.timeout(30.0):
+                    await informer.wait_synced()
+            except (TimeoutError, KubeError) as exc:
+                self._refuse(cluster, f"cannot watch {informer.path}: {type(exc).__name__}")
+                return Result(requeue_after=JOIN_RETRY)
+        self.problems.pop(cluster, None)
+        self._joined[cluster] = member
+        logger.info(
+            "member joined the clusterset",
+            extra={"cluster": cluster, "cluster_id": joined.cluster_id},
+        )
+        self._enqueue_all()
+        return Result(requeue_after=RESYNC)
+
+    def _refuse(self, cluster: str, reason: str) -> None:
+        if self.problems.get(cluster) != reason:
+            logger.warning("member not joined", extra={"cluster": cluster, "error": reason})
+        self.problems[cluster] = reason
+
+    # -- handlers (no I/O) -----------------------------------------------------------------
+
+    def _on_member_object(self, event: Event) -> None:
+        meta = event.object.get("metadata") or {}
+        namespace = str(meta.get("namespace") or "")
+        if not namespace:  # a namespace: every service of it
+            self._enqueue_all(str(meta.get("name") or ""))
+            return
+        labels = meta.get("labels") or {}
+        name = labels.get(SERVICE_NAME_LABEL) or labels.get(LOCAL_SERVICE_LABEL)
+        if event.object.get("kind") != "EndpointSlice" and not name:
+            name = meta.get("name")
+        if isinstance(name, str) and name:
+            self.queue.add(("service", namespace, name))
+
+    def _enqueue_all(self, namespace: str | None = None) -> None:
+        for key in self._keys():
+            if namespace is None or key[0] == namespace:
+                self.queue.add(("service", *key))
+
+    def _keys(self) -> set[tuple[str, str]]:
+        keys: set[tuple[str, str]] = set()
+        for member in list(self._joined.values()):
+            for name in ("exports", "imports"):
+                keys.update(_split(k) for k in member.informers[name].keys())  # noqa: SIM118
+            for service in member.informers["services"].list():
+                if _annotation(service, GLOBAL_ANNOTATION) == "true":
+                    meta = service["metadata"]
+                    keys.add((meta["namespace"], meta["name"]))
+        return keys
+
+    # -- one service ----------------------------------------------------------------------
+
+    async def _sync(self, namespace: str, name: str) -> Result:
+        joined = [m for m in self._joined.values() if self._members.client(m.cluster)]
+        unsure = {c for c in self._registered() if c not in {m.cluster for m in joined}}
+        exports = [e for m in joined if (e := _export_of(m, namespace, name)) is not None]
+        derivation = derive(exports)
+        if derivation.derived is None:
+            if not unsure:
+                for member in joined:
+                    await self._remove(member, namespace, name)
+            await self._write_export_states(joined, namespace, name, derivation, written=False)
+            self._ips.pop((namespace, name), None)
+            return Result()
+        derived = derivation.derived
+        ips, problem = self._allocate(namespace, name, derived, joined)
+        sources = [
+            Source(m.cluster_id, _source_slices(m, namespace, name), _shared(m, namespace, name))
+            for m in joined
+            if m.cluster_id in derived.clusters
+        ]
+        known = {m.cluster_id for m in joined}
+        failures = 0
+        for member in joined:
+            if not _has_namespace(member, namespace):
+                continue
+            try:
+                await self._write_import(member, namespace, name, derived, ips, sources, known)
+            except KubeError as exc:
+                failures += 1
+                logger.warning(
+                    "import not written",
+                    extra={"cluster": member.cluster, "service": f"{namespace}/{name}",
+                           "error": str(exc)[:300]},
+                )  # fmt: skip
+        if problem:
+            logger.warning(
+                "clusterset ip", extra={"service": f"{namespace}/{name}", "error": problem}
+            )
+        await self._write_export_states(joined, namespace, name, derivation, written=not failures)
+        return Result(requeue=True) if failures else Result()
+
+    def _allocate(
+        self, namespace: str, name: str, derived: Derived, joined: list[_Member]
+    ) -> tuple[tuple[str, ...], str | None]:
+        if derived.type != CLUSTERSET_IP:
+            return (), None
+        key = (namespace, name)
+        existing: list[str] = list(self._ips.get(key, ()))
+        taken: set[str] = {ip for k, ips in self._ips.items() if k != key for ip in ips}
+        for member in joined:
+            for item in member.informers["imports"].list():
+                meta = item["metadata"]
+                ips = [
+                    ip for ip in (item.get("spec") or {}).get("ips") or [] if isinstance(ip, str)
+                ]
+                if (meta.get("namespace"), meta.get("name")) == key:
+                    existing.extend(ips)
+                else:
+                    taken.update(ips)
+        result = allocate(
+            {key: list(derived.ip_families)},
+            {key: [ip for ip in existing if ip not in taken]},
+            self._ranges,
+            taken=taken,
+        )
+        self._ips[key] = result.ips[key]
+        return result.ips[key], result.problems.get(key)
+
+    async def _write_import(  # noqa: PLR0917
+        self,
+        member: _Member,
+        namespace: str,
+        name: str,
+        derived: Derived,
+        ips: tuple[str, ...],
+        sources: list[Source],
+        known: set[str],
+    ) -> None:
+        """Write the import and its slices into ``member``; slices whose source cluster is
+        not ``known`` (joined and connected now) are left as they are."""
+        client = self._members.client(member.cluster)
+        if client is None:
+            return
+        live = member.informers["imports"].get(f"{namespace}/{name}")
+        path = resource_path(MCS, "serviceimports", namespace=namespace, name=name)
+        if live is None:
+            try:
+                foreign = await client.get(path)
+            except NotFound:
+                foreign = None
+            if foreign is not None:  # another implementation's import: not ours to write
+                raise KubeError(f"a ServiceImport {namespace}/{name} that is not Flotilla's")
+        body = self._import_body(member, namespace, name, derived, ips)
+        if live is None or not _contains(live, body):
+            live = await client.apply(path, body, field_manager=FIELD_MANAGER)
+        status = {
+            "apiVersion": MCS,
+            "kind": "ServiceImport",
+            "metadata": {"name": name, "namespace": namespace},
+            "status": {"clusters": [{"cluster": c} for c in sorted(derived.clusters)]},
+        }
+        if not _contains(live, status):
+            await client.apply(f"{path}/status", status, field_manager=FIELD_MANAGER)
+        assert live is not None
+        owner = {
+            "apiVersion": MCS,
+            "kind": "ServiceImport",
+            "name": name,
+            "uid": live["metadata"]["uid"],
+            "controller": True,
+        }
+        wanted = imported_slices(
+            namespace=namespace, name=name, member=member.cluster_id, sources=sources,
+            hub=self._hub_id(),
+        )  # fmt: skip
+        names = set()
+        current = {
+            item["metadata"]["name"]: item
+            for item in member.informers["imported"].list()
+            if item["metadata"].get("namespace") == namespace
+            and (item["metadata"].get("labels") or {}).get(SERVICE_NAME_LABEL) == name
+        }
+        for one in wanted:
+            one["metadata"]["ownerReferences"] = [owner]
+            slice_name = one["metadata"]["name"]
+            names.add(slice_name)
+            there = current.get(slice_name)
+            if there is None or not _contains(there, one):
+                slice_path = resource_path(
+                    "discovery.k8s.io/v1", "endpointslices", namespace=namespace, name=slice_name
+                )
+                await client.apply(slice_path, one, field_manager=FIELD_MANAGER)
+        for slice_name, there in current.items():
+            source = (there["metadata"].get("labels") or {}).get(SOURCE_CLUSTER_LABEL)
+            if slice_name in names or source not in known:
+                continue
+            await _delete(client, resource_path(
+                "discovery.k8s.io/v1", "endpointslices", namespace=namespace, name=slice_name
+            ))  # fmt: skip
+
+    def _import_body(
+        self, member: _Member, namespace: str, name: str, derived: Derived, ips: tuple[str, ...]
+    ) -> dict[str, Any]:
+        spec: dict[str, Any] = {
+            "type": derived.type,
+            "ports": [p.to_wire() for p in derived.ports],
+            "sessionAffinity": derived.session_affinity,
+        }
+        if ips:
+            spec["ips"] = list(ips)
+        if derived.ip_families:
+            spec["ipFamilies"] = list(derived.ip_families)
+        if derived.session_affinity_config is not None and derived.session_affinity == "ClientIP":
+            spec["sessionAffinityConfig"] = dict(derived.session_affinity_config)
+        if derived.internal_traffic_policy:
+            spec["internalTrafficPolicy"] = derived.internal_traffic_policy
+        if derived.traffic_distribution:
+            spec["trafficDistribution"] = derived.traffic_distribution
+        annotations = dict(derived.annotations)
+        service = member.informers["services"].get(f"{namespace}/{name}")
+        affinity = _annotation(service, AFFINITY_ANNOTATION) if service else None
+        if affinity in ("local", "remote", "none"):
+            annotations[AFFINITY_ANNOTATION] = affinity
+        return {
+            "apiVersion": MCS,
+            "kind": "ServiceImport",
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "labels": {
+                    **derived.labels,
+                    MANAGED_BY_LABEL: MANAGED_BY,
+                    HUB_LABEL: self._hub_id(),
+                },
+                "annotations": annotations,
+            },
+            "spec": spec,
+        }
+
+    async def _remove(self, member: _Member, namespace: str, name: str) -> None:
+        client = self._members.client(member.cluster)
+        if client is None or member.informers["imports"].get(f"{namespace}/{name}") is None:
+            return
+        await _delete(client, resource_path(MCS, "serviceimports", namespace=namespace, name=name))
+        for item in member.informers["imported"].list():
+            meta = item["metadata"]
+            if (
+                meta.get("namespace") == namespace
+                and (meta.get("labels") or {}).get(SERVICE_NAME_LABEL) == name
+            ):
+                await _delete(client, resource_path(
+                    "discovery.k8s.io/v1", "endpointslices", namespace=namespace,
+                    name=meta["name"],
+                ))  # fmt: skip
+
+    async def _write_export_states(
+        self,
+        joined: Iterable[_Member],
+        namespace: str,
+        name: str,
+        derivation: Derivation,
+        *,
+        written: bool,
+    ) -> None:
+        for member in joined:
+            export = member.informers["exports"].get(f"{namespace}/{name}")
+            client = self._members.client(member.cluster)
+            if export is None or client is None:
+                continue
+            state = derivation.states.get(member.cluster_id, ExportState())
+            wanted = _conditions(state, written=written and derivation.derived is not None)
+            have = {c.get("type"): c for c in (export.get("status") or {}).get("conditions") or []}
+            if all(
+                (have.get(c["type"]) or {}).get(k) == c[k]
+                for c in wanted
+                for k in ("status", "reason", "message")
+            ):
+                continue
+            now = self._clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+            for condition in wanted:
+                before = have.get(condition["type"]) or {}
+                same = before.get("status") == condition["status"]
+                condition["lastTransitionTime"] = before.get("lastTransitionTime") if same else now
+                condition["lastTransitionTime"] = condition["lastTransitionTime"] or now
+                condition["observedGeneration"] = export["metadata"].get("generation", 0)
+            body = {
+                "apiVersion": MCS,
+                "kind": "ServiceExport",
+                "metadata": {"name": name, "namespace": namespace},
+                "status": {"conditions": wanted},
+            }
+            path = resource_path(MCS, "serviceexports", namespace=namespace, name=name)
+            with contextlib.suppress(NotFound):  # the export went meanwhile
+                await client.apply(f"{path}/status", body, field_manager=FIELD_MANAGER)
+
+
+def _conditions(state: ExportState, *, written: bool) -> list[dict[str, Any]]:
+    if state.invalid is not None:
+        message = {
+            "NoService": "there is no Service of this name in the namespace",
+            "InvalidServiceType": "an ExternalName Service cannot be exported",
+        }.get(state.invalid, state.invalid)
+        return [
+            {"type": "Valid", "status": "False", "reason": state.invalid, "message": message},
+            {"type": "Ready", "status": "False", "reason": "Failed", "message": message},
+        ]
+    conflict = (
+        {"type": "Conflict", "status": "True", "reason": ",".join(state.conflicts),
+         "message": "resolved by the oldest export: " + ", ".join(state.conflicts)}
+        if state.conflicts
+        else {"type": "Conflict", "status": "False", "reason": "NoConflicts",
+              "message": "no conflicts with the other exports"}
+    )  # fmt: skip
+    ready = (
+        {"type": "Ready", "status": "True", "reason": "Exported",
+         "message": "imported into the clusterset"}
+        if written
+        else {"type": "Ready", "status": "False", "reason": "Pending",
+              "message": "not yet imported into every member"}
+    )  # fmt: skip
+    return [
+        {
+            "type": "Valid",
+            "status": "True",
+            "reason": "Valid",
+            "message": "the Service is exportable",
+        },
+        ready,
+        conflict,
+    ]
+
+
+def _export_of(member: _Member, namespace: str, name: str) -> Export | None:
+    key = f"{namespace}/{name}"
+    export = member.informers["exports"].get(key)
+    service = member.informers["services"].get(key)
+    if export is None and not (service and _annotation(service, GLOBAL_ANNOTATION) == "true"):
+        return None
+    source = export if export is not None else service
+    assert source is not None
+    spec = (export or {}).get("spec") or {}
+    return Export(
+        cluster=member.cluster_id,
+        created=str(source["metadata"].get("creationTimestamp") or ""),
+        service=facts_of(service) if service is not None else None,
+        labels=dict(spec.get("exportedLabels") or {}),
+        annotations=dict(spec.get("exportedAnnotations") or {}),
+    )
+
+
+def _source_slices(member: _Member, namespace: str, name: str) -> list[dict[str, Any]]:
+    return [
+        item
+        for item in member.informers["slices"].list()
+        if item["metadata"].get("namespace") == namespace
+        and (item["metadata"].get("labels") or {}).get(LOCAL_SERVICE_LABEL) == name
+    ]
+
+
+def _shared(member: _Member, namespace: str, name: str) -> bool:
+    service = member.informers["services"].get(f"{namespace}/{name}")
+    return not (service and _annotation(service, SHARED_ANNOTATION) == "false")
+
+
+def _has_namespace(member: _Member, namespace: str) -> bool:
+    found = member.informers["namespaces"].get(namespace)
+    return found is not None and (found.get("status") or {}).get("phase") != "Terminating"
+
+
+def _annotation(item: Mapping[str, Any] | None, name: str) -> str | None:
+    value = (((item or {}).get("metadata") or {}).get("annotations") or {}).get(name)
+    return value if isinstance(value, str) else None
+
+
+def _split(key: str) -> tuple[str, str]:
+    namespace, _, name = key.partition("/")
+    return namespace, name
+
+
+def _contains(live: Mapping[str, Any] | None, wanted: Mapping[str, Any]) -> bool:
+    """Whether ``live`` already has every field of ``wanted`` as it is (lists exactly)."""
+    if live is None:
+        return False
+    for key, value in wanted.items():
+        if key in ("apiVersion", "kind"):
+            continue
+        there = live.get(key)
+        if isinstance(value, Mapping):
+            if not isinstance(there, Mapping) or not _contains(there, value):
+                return False
+        elif there != value:
+            return False
+    return True
+
+
+async def _delete(client: Any, path: str) -> None:
+    with contextlib.suppress(NotFound):
+        await client.delete(path)
+
+
+__all__ = ["DiscoveryController"]

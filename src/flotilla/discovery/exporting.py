@@ -1,0 +1,240 @@
+"""What a clusterset's exports of one service add up to: the KEP-1645 rules, pure.
+
+A service ``<name>.<namespace>`` is exported from every cluster where a ServiceExport of
+that name sits beside a Service of that name (or, Cilium's way, where the Service itself is
+annotated ``service.cilium.io/global: "true"``). ``derive`` takes those exports and gives
+the ServiceImport every member gets, and the conditions of each export:
+
+- **Valid**: False with ``NoService`` when the Service is missing and
+  ``InvalidServiceType`` for an ExternalName Service; such an export adds nothing.
+- **Conflict**: the valid exports are ordered by the export's creation time, then by
+  cluster id (the KEP's tie-break); the oldest decides the type (ClusterSetIP or Headless),
+  session affinity and its config, internal traffic policy, traffic distribution, IP
+  families and the exported labels and annotations. Ports are the union; two ports with one
+  name, or one port and protocol under two names, are a conflict the oldest wins. Every
+  export involved in a conflict (the oldest among them) has ``Conflict=True`` with the
+  reasons joined by commas; the others ``Conflict=False`` (``NoConflicts``).
+- What the oldest says stays until the oldest goes: a conflict that clears (a newer export
+  changed to agree) changes no field of the import.
+
+An import exists while at least one export is valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+HEADLESS = "Headless"
+CLUSTERSET_IP = "ClusterSetIP"
+
+NO_SERVICE = "NoService"
+INVALID_SERVICE_TYPE = "InvalidServiceType"
+TYPE_CONFLICT = "TypeConflict"
+PORT_CONFLICT = "PortConflict"
+SESSION_AFFINITY_CONFLICT = "SessionAffinityConflict"
+SESSION_AFFINITY_CONFIG_CONFLICT = "SessionAffinityConfigConflict"
+INTERNAL_TRAFFIC_POLICY_CONFLICT = "InternalTrafficPolicyConflict"
+TRAFFIC_DISTRIBUTION_CONFLICT = "TrafficDistributionConflict"
+IP_FAMILY_CONFLICT = "IPFamilyConflict"
+LABELS_CONFLICT = "LabelsConflict"
+ANNOTATIONS_CONFLICT = "AnnotationsConflict"
+
+
+@dataclass(frozen=True)
+class Port:
+    name: str
+    protocol: str
+    port: int
+    app_protocol: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        wire: dict[str, Any] = {"name": self.name, "protocol": self.protocol, "port": self.port}
+        if not self.name:
+            del wire["name"]
+        if self.app_protocol is not None:
+            wire["appProtocol"] = self.app_protocol
+        return wire
+
+
+@dataclass(frozen=True)
+class ServiceFacts:
+    """What an export takes from its Service."""
+
+    type: str
+    """The Service's ``spec.type``: ClusterIP, NodePort, LoadBalancer or ExternalName."""
+    headless: bool
+    ports: tuple[Port, ...] = ()
+    session_affinity: str = "None"
+    session_affinity_config: Mapping[str, Any] | None = None
+    ip_families: tuple[str, ...] = ()
+    internal_traffic_policy: str | None = None
+    traffic_distribution: str | None = None
+
+
+@dataclass(frozen=True)
+class Export:
+    cluster: str
+    created: str
+    """The ServiceExport's creation time (RFC 3339, as the API server writes it)."""
+    service: ServiceFacts | None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExportState:
+    """An export's conditions: ``valid`` None when valid, else the reason it is not."""
+
+    invalid: str | None = None
+    conflicts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Derived:
+    """The ServiceImport of a service, as every member gets it (``ips`` aside)."""
+
+    type: str
+    ports: tuple[Port, ...]
+    session_affinity: str
+    session_affinity_config: Mapping[str, Any] | None
+    ip_families: tuple[str, ...]
+    internal_traffic_policy: str | None
+    traffic_distribution: str | None
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    clusters: tuple[str, ...]
+    """The exporting clusters, oldest export first."""
+
+
+@dataclass(frozen=True)
+class Derivation:
+    derived: Derived | None
+    """None: no valid export, no import."""
+    states: Mapping[str, ExportState]
+    """By cluster id."""
+
+
+def derive(exports: Iterable[Export]) -> Derivation:
+    states: dict[str, ExportState] = {}
+    valid: list[tuple[Export, ServiceFacts]] = []
+    for export in exports:
+        service = export.service
+        if service is None:
+            states[export.cluster] = ExportState(invalid=NO_SERVICE)
+        elif service.type == "ExternalName":
+            states[export.cluster] = ExportState(invalid=INVALID_SERVICE_TYPE)
+        else:
+            valid.append((export, service))
+    if not valid:
+        return Derivation(None, states)
+    valid.sort(key=lambda pair: (pair[0].created, pair[0].cluster))
+    oldest, first = valid[0]
+    conflicts: dict[str, set[str]] = {export.cluster: set() for export, _ in valid}
+
+    def compare(reason: str, ours: Any, theirs: Any, cluster: str) -> None:
+        if ours != theirs:
+            conflicts[cluster].add(reason)
+            conflicts[oldest.cluster].add(reason)
+
+    for export, service in valid[1:]:
+        cluster = export.cluster
+        compare(TYPE_CONFLICT, first.headless, service.headless, cluster)
+        compare(
+            SESSION_AFFINITY_CONFLICT, first.session_affinity, service.session_affinity, cluster
+        )
+        compare(
+            SESSION_AFFINITY_CONFIG_CONFLICT,
+            _config(first),
+            _config(service),
+            cluster,
+        )
+        compare(
+            INTERNAL_TRAFFIC_POLICY_CONFLICT,
+            first.internal_traffic_policy or "Cluster",
+            service.internal_traffic_policy or "Cluster",
+            cluster,
+        )
+        compare(
+            TRAFFIC_DISTRIBUTION_CONFLICT,
+            first.traffic_distribution,
+            service.traffic_distribution,
+            cluster,
+        )
+        if first.ip_families and service.ip_families:
+            compare(IP_FAMILY_CONFLICT, first.ip_families, service.ip_families, cluster)
+        compare(LABELS_CONFLICT, dict(oldest.labels), dict(export.labels), cluster)
+        compare(ANNOTATIONS_CONFLICT, dict(oldest.annotations), dict(export.annotations), cluster)
+    ports, clashes = _ports(valid)
+    for cluster in clashes:
+        conflicts[cluster].add(PORT_CONFLICT)
+    for export, _ in valid:
+        states[export.cluster] = ExportState(conflicts=tuple(sorted(conflicts[export.cluster])))
+    derived = Derived(
+        type=HEADLESS if first.headless else CLUSTERSET_IP,
+        ports=ports,
+        session_affinity=first.session_affinity or "None",
+        session_affinity_config=first.session_affinity_config if not first.headless else None,
+        ip_families=first.ip_families,
+        internal_traffic_policy=first.internal_traffic_policy,
+        traffic_distribution=first.traffic_distribution,
+        labels=dict(oldest.labels),
+        annotations=dict(oldest.annotations),
+        clusters=tuple(export.cluster for export, _ in valid),
+    )
+    return Derivation(derived, states)
+
+
+def _config(service: ServiceFacts) -> Any:
+    """Session affinity config as it matters: only with ClientIP affinity."""
+    return service.session_affinity_config if service.session_affinity == "ClientIP" else None
+
+
+def _ports(valid: Sequence[tuple[Export, ServiceFacts]]) -> tuple[tuple[Port, ...], set[str]]:
+    """The union of the ports, the oldest export's winning a clash; and the clusters whose
+    ports clashed (the winner's among them)."""
+    by_name: dict[str, tuple[Port, str]] = {}
+    by_number: dict[tuple[int, str], tuple[Port, str]] = {}
+    chosen: list[Port] = []
+    clashes: set[str] = set()
+    for export, service in valid:
+        for port in service.ports:
+            named = by_name.get(port.name)
+            numbered = by_number.get((port.port, port.protocol))
+            if named is not None and named[0] == port:
+                continue  # the same port again
+            clash = named if named is not None else numbered
+            if clash is not None:  # one name for two ports, or two names for one
+                clashes.update((export.cluster, clash[1]))
+                continue
+            by_name[port.name] = (port, export.cluster)
+            by_number[(port.port, port.protocol)] = (port, export.cluster)
+            chosen.append(port)
+    return tuple(chosen), clashes
+
+
+def facts_of(service: Mapping[str, Any]) -> ServiceFacts:
+    """A Service's facts (defaults as the API server fills them)."""
+    spec = service.get("spec") or {}
+    ports = tuple(
+        Port(
+            name=str(p.get("name") or ""),
+            protocol=str(p.get("protocol") or "TCP"),
+            port=int(p.get("port") or 0),
+            app_protocol=p.get("appProtocol") if isinstance(p.get("appProtocol"), str) else None,
+        )
+        for p in spec.get("ports") or []
+        if isinstance(p, Mapping)
+    )
+    config = spec.get("sessionAffinityConfig")
+    return ServiceFacts(
+        type=str(spec.get("type") or "ClusterIP"),
+        headless=spec.get("clusterIP") == "None",
+        ports=ports,
+        session_affinity=str(spec.get("sessionAffinity") or "None"),
+        session_affinity_config=config if isinstance(config, Mapping) else None,
+        ip_families=tuple(str(f) for f in spec.get("ipFamilies") or []),
+        internal_traffic_policy=spec.get("internalTrafficPolicy"),
+        traffic_distribution=spec.get("trafficDistribution"),
+    )
