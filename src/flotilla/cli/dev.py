@@ -8,6 +8,7 @@ import sys
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 from rich.live import Live
@@ -19,11 +20,14 @@ from flotilla.cli.errors import EXPECTED
 from flotilla.cli.output import console
 from flotilla.devfleet import (
     MAX_MEMBERS,
+    ClusterStatus,
     FaultAction,
     Fleet,
     FleetStatus,
     default_directory,
 )
+from flotilla.devfleet.components import CLUSTERSET_DNS
+from flotilla.devfleet.topology import DNS_PORT
 
 T = TypeVar("T")
 
@@ -137,7 +141,7 @@ def fault(directory: Path, cluster: str, action: str) -> None:
 
 def _print_table(status: FleetStatus, *, components: bool = False) -> None:
     table = Table(title=f"fleet in {status.directory}", title_justify="left")
-    for column in ("NAME", "ROLE", "SERVER", "READY", "VERSION", "NODES", "LABELS"):
+    for column in ("NAME", "ROLE", "SERVER", "READY", "VERSION", "NODES", "DNS", "LABELS"):
         table.add_column(column)
     if components:
         table.add_column("COMPONENTS")
@@ -155,9 +159,20 @@ def _print_table(status: FleetStatus, *, components: bool = False) -> None:
             ready,
             cluster.version,
             "" if cluster.nodes is None else str(cluster.nodes),
+            _dns(cluster),
             ",".join(f"{k}={v}" for k, v in cluster.labels.items()),
         ]
         if components:
             row.append(" ".join(f"{k}:{v}" for k, v in cluster.components.items()))
         table.add_row(*row)
     console.print(table)
+
+
+def _dns(cluster: ClusterStatus) -> str:
+    """Where the member answers for clusterset.local, and whether it runs."""
+    state = cluster.components.get(CLUSTERSET_DNS)
+    if state is None:
+        return ""
+    host = urlsplit(cluster.server).hostname or ""
+    where = f"{host}:{DNS_PORT}"
+    return where if state == "running" else f"[red]{where} {escape(state)}[/red]"

@@ -10,10 +10,14 @@ Choices worth knowing:
   node-lifecycle controller (see MEMBER_CONTROLLERS).
 - kwok plays kubelet for every node of a member: it keeps nodes Ready, gives pods IPs from
   the member's own range, makes them Ready and finalizes deleted ones.
+- ``clusterset-dns`` is Flotilla's own data plane (``flotilla dns serve``): each member
+  answers for ``clusterset.local`` on its address, port 53, reading only that member. It is
+  this Python's ``flotilla``, not a built binary.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +27,7 @@ from flotilla.devfleet.pki import ClusterPki
 from flotilla.devfleet.topology import (
     APISERVER_PORT,
     CONTROLLER_MANAGER_PORT,
+    DNS_PORT,
     ETCD_CLIENT_PORT,
     ETCD_PEER_PORT,
     SCHEDULER_PORT,
@@ -59,17 +64,22 @@ class ClusterLayout:
         return self.directory / f"{stem}.kubeconfig"
 
 
+CLUSTERSET_DNS = "clusterset-dns"
+_OURS = frozenset({CLUSTERSET_DNS})
+"""Components that are Flotilla itself (no binary to find)."""
+
+
 def components(cluster: LocalCluster) -> list[str]:
     """The cluster's components, in start order."""
     names = ["etcd", "kube-apiserver", "kube-controller-manager"]
     if cluster.role == "member":
-        names += ["kube-scheduler", "kwok"]
+        names += ["kube-scheduler", "kwok", CLUSTERSET_DNS]
     return names
 
 
 def required_files(cluster: LocalCluster) -> list[str]:
     """The binaries (and data files) the cluster's components need."""
-    names = components(cluster)
+    names = [name for name in components(cluster) if name not in _OURS]
     return [*names, KWOK_STAGES] if "kwok" in names else names
 
 
@@ -78,7 +88,8 @@ def command_line(
 ) -> list[str]:
     """The argv of ``component``; ``files`` maps required_files() to their paths."""
     builder = _BUILDERS[component]
-    return [str(files[component]), *builder(cluster, layout, files)]
+    program = [sys.executable, "-m", "flotilla"] if component in _OURS else [str(files[component])]
+    return [*program, *builder(cluster, layout, files)]
 
 
 def _etcd(cluster: LocalCluster, layout: ClusterLayout, _files: Mapping[str, Path]) -> list[str]:
@@ -174,10 +185,23 @@ def _kwok(cluster: LocalCluster, layout: ClusterLayout, files: Mapping[str, Path
     ]
 
 
+def _clusterset_dns(
+    cluster: LocalCluster, layout: ClusterLayout, _files: Mapping[str, Path]
+) -> list[str]:
+    return [
+        "dns",
+        "serve",
+        f"--kubeconfig={layout.kubeconfig('admin')}",
+        f"--listen={cluster.address}:{DNS_PORT}",
+        "--log-level=warning",
+    ]
+
+
 _BUILDERS = {
     "etcd": _etcd,
     "kube-apiserver": _apiserver,
     "kube-controller-manager": _controller_manager,
     "kube-scheduler": _scheduler,
     "kwok": _kwok,
+    CLUSTERSET_DNS: _clusterset_dns,
 }

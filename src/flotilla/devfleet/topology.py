@@ -22,6 +22,8 @@ ETCD_CLIENT_PORT = 2379
 ETCD_PEER_PORT = 2380
 CONTROLLER_MANAGER_PORT = 10257
 SCHEDULER_PORT = 10259
+DNS_PORT = 53
+"""Each member's clusterset.local DNS, UDP and TCP, on its own address."""
 
 Role = Literal["hub", "member"]
 
@@ -86,6 +88,7 @@ class LocalCluster:
         }
         if self.role == "member":
             ports["kube-scheduler"] = SCHEDULER_PORT
+            ports["clusterset-dns"] = DNS_PORT
         return ports
 
 

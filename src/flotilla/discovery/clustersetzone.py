@@ -9,7 +9,7 @@ Services DNS specification:
 - Headless import: A/AAAA of ``<svc>.<ns>.svc.clusterset.local`` with every ready endpoint
   address of every source cluster; an endpoint with a hostname also has
   ``<hostname>.<clusterid>.<svc>.<ns>.svc.clusterset.local``; per named port, SRV records
-  to those per-endpoint names.
+  to those per-endpoint names with each endpoint's own port.
 - Only ready endpoints are answered. A name with no address (a headless import with no
   ready endpoint, an import still without an IP) exists: NODATA, not NXDOMAIN.
 - Cilium's ``service.cilium.io/affinity`` on the import orders the addresses: ``local``
@@ -87,33 +87,35 @@ def _headless(
     records: list[Record],
     owner: str,
     ports: list[Mapping[str, Any]],
-    endpoints: list[tuple[str, Mapping[str, Any], str]],
+    endpoints: list[_Endpoint],
     ttl: int,
 ) -> tuple[int, int]:
-    """The records of a headless import: (addresses written, records skipped)."""
+    """The records of a headless import: (addresses written, records skipped). Its SRV
+    records give each endpoint's own port (clients reach the endpoints directly)."""
     written = skipped = 0
-    targets = []
-    for cluster, endpoint, address in endpoints:
-        kind = _kind(address)
+    targets: dict[str, Mapping[str, int]] = {}
+    for endpoint in endpoints:
+        kind = _kind(endpoint.address)
         if kind is None:
             skipped += 1
             continue
-        records.append(Record(owner, kind, address, ttl=ttl))
+        records.append(Record(owner, kind, endpoint.address, ttl=ttl))
         written += 1
-        hostname = endpoint.get("hostname")
-        if isinstance(hostname, str) and _label(hostname) and _label(cluster):
-            target = f"{hostname}.{cluster}.{owner}"
-            records.append(Record(target, kind, address, ttl=ttl))
-            targets.append(target)
-    unique = list(dict.fromkeys(targets))
-    weight = max(1, 100 // len(unique)) if unique else 0
+        hostname = endpoint.hostname
+        if hostname and _label(hostname) and _label(endpoint.cluster):
+            target = f"{hostname}.{endpoint.cluster}.{owner}"
+            records.append(Record(target, kind, endpoint.address, ttl=ttl))
+            targets.setdefault(target, endpoint.ports)
+    weight = max(1, 100 // len(targets)) if targets else 0
     for port in ports:
         service_name = _srv_owner(port, owner)
         if service_name is None:
             continue
-        for target in unique:
-            data = f"0 {weight} {int(port.get('port') or 0)} {target}.{ORIGIN}"
-            records.append(Record(service_name, "SRV", data, ttl=ttl))
+        for target, numbers in targets.items():
+            number = numbers.get(str(port.get("name")))
+            if number is not None:
+                data = f"0 {weight} {number} {target}.{ORIGIN}"
+                records.append(Record(service_name, "SRV", data, ttl=ttl))
     return written, skipped
 
 
@@ -162,27 +164,45 @@ def _srv_owner(port: Mapping[str, Any], owner: str) -> str | None:
     return f"_{name}._{protocol}.{owner}"
 
 
-def _ready_endpoints(
-    slices: list[Mapping[str, Any]], local: str, affinity: Any
-) -> list[tuple[str, Mapping[str, Any], str]]:
-    found: list[tuple[str, Mapping[str, Any], str]] = []
+@dataclass(frozen=True)
+class _Endpoint:
+    cluster: str
+    address: str
+    hostname: str | None
+    ports: Mapping[str, int]
+    """Its slice's ports, by name."""
+
+
+def _ready_endpoints(slices: list[Mapping[str, Any]], local: str, affinity: Any) -> list[_Endpoint]:
+    found: list[_Endpoint] = []
     for one in slices:
         cluster = str(((one.get("metadata") or {}).get("labels") or {})[SOURCE_CLUSTER_LABEL])
+        ports = {
+            str(p.get("name") or ""): int(p["port"])
+            for p in one.get("ports") or []
+            if isinstance(p, Mapping) and isinstance(p.get("port"), int)
+        }
         for endpoint in one.get("endpoints") or []:
             if isinstance(endpoint, Mapping) and is_ready(endpoint):
+                hostname = endpoint.get("hostname")
                 found.extend(
-                    (cluster, endpoint, str(address)) for address in endpoint.get("addresses") or []
+                    _Endpoint(
+                        cluster,
+                        str(address),
+                        hostname if isinstance(hostname, str) else None,
+                        ports,
+                    )
+                    for address in endpoint.get("addresses") or []
                 )
 
-    def order(item: tuple[str, Mapping[str, Any], str]) -> tuple[int, str, str]:
-        cluster = item[0]
+    def order(item: _Endpoint) -> tuple[int, str, str]:
         if affinity == "local":
-            first = 0 if cluster == local else 1
+            first = 0 if item.cluster == local else 1
         elif affinity == "remote":
-            first = 1 if cluster == local else 0
+            first = 1 if item.cluster == local else 0
         else:
             first = 0
-        return first, cluster, item[2]
+        return first, item.cluster, item.address
 
     return sorted(found, key=order)
 

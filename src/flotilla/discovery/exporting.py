@@ -10,7 +10,8 @@ the ServiceImport every member gets, and the conditions of each export:
 - **Conflict**: the valid exports are ordered by the export's creation time, then by
   cluster id (the KEP's tie-break); the oldest decides the type (ClusterSetIP or Headless),
   session affinity and its config, internal traffic policy, traffic distribution, IP
-  families and the exported labels and annotations. Ports are the union; two ports with one
+  families (compared between ClusterSetIP exports only) and the exported labels and
+  annotations. Ports are the union; two ports with one
   name, or one port and protocol under two names, are a conflict the oldest wins. Every
   export involved in a conflict (the oldest among them) has ``Conflict=True`` with the
   reasons joined by commas; the others ``Conflict=False`` (``NoConflicts``).
@@ -162,7 +163,9 @@ def derive(exports: Iterable[Export]) -> Derivation:
             service.traffic_distribution,
             cluster,
         )
-        if first.ip_families and service.ip_families:
+        # IP families give a ClusterSetIP import its addresses; a headless Service's (the
+        # API server makes a selector-less one dual-stack) decide nothing
+        if first.ip_families and service.ip_families and not (first.headless or service.headless):
             compare(IP_FAMILY_CONFLICT, first.ip_families, service.ip_families, cluster)
         compare(LABELS_CONFLICT, dict(oldest.labels), dict(export.labels), cluster)
         compare(ANNOTATIONS_CONFLICT, dict(oldest.annotations), dict(export.annotations), cluster)

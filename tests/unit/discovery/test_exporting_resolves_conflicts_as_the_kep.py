@@ -81,6 +81,14 @@ def test_the_oldest_export_wins_and_both_carry_the_reason(
     assert flipped.derived is not None and getattr(flipped.derived, field) != oldest_value
 
 
+def test_a_headless_services_ip_families_conflict_with_nothing() -> None:
+    older = export("west", "2026-01-01T00:00:00Z", headless=True)
+    dual = export("east", "2026-01-02T00:00:00Z", headless=True, ip_families=("IPv4", "IPv6"))
+    assert derive([older, dual]).states["east"].conflicts == ()
+    typed = export("east", "2026-01-02T00:00:00Z", ip_families=("IPv4", "IPv6"))
+    assert derive([older, typed]).states["east"].conflicts == ("TypeConflict",)
+
+
 def test_a_tie_in_creation_time_goes_to_the_lower_cluster_id() -> None:
     a = export("b-cluster", "2026-01-01T00:00:00Z", headless=True)
     b = export("a-cluster", "2026-01-01T00:00:00Z")
