@@ -201,11 +201,11 @@ async def test_the_oldest_export_wins_a_conflict_and_both_say_so(
         west = await conditions(fleet, WEST, ns, "api")
         return all(
             c.get("Conflict", {}).get("status") == "True"
-            and c["Conflict"]["reason"] == "TypeConflict"
+            and c["Conflict"]["reason"] == "PortConflict,TypeConflict"
             for c in (east, west)
         )
 
-    await eventually(conflicted, timeout=30, what="Conflict=True TypeConflict on both exports")
+    await eventually(conflicted, timeout=30, what="Conflict=True (ports, type) on both exports")
     imported = await get_import(fleet, SOUTH, ns, "api")
     assert imported is not None
     assert imported["spec"]["type"] == "ClusterSetIP"  # the oldest's

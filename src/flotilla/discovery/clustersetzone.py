@@ -7,11 +7,13 @@ Services DNS specification:
   import's IPs; per named port ``_<port>._<proto>.<svc>.<ns>.svc.clusterset.local`` SRV
   ``0 100 <port> <svc>.<ns>.svc.clusterset.local.``.
 - Headless import: A/AAAA of ``<svc>.<ns>.svc.clusterset.local`` with every ready endpoint
-  address of every source cluster; an endpoint with a hostname also has
-  ``<hostname>.<clusterid>.<svc>.<ns>.svc.clusterset.local``; per named port, SRV records
-  to those per-endpoint names with each endpoint's own port.
-- Only ready endpoints are answered. A name with no address (a headless import with no
-  ready endpoint, an import still without an IP) exists: NODATA, not NXDOMAIN.
+  address of every source cluster; each endpoint also has
+  ``<hostname>.<clusterid>.<svc>.<ns>.svc.clusterset.local``, its hostname being the
+  endpoint's own or else its address with ``-`` for ``.`` and ``:`` (what the
+  conformance suite and CoreDNS's multicluster plugin use); per named port, one SRV record
+  per endpoint (N x M) to those names, with the endpoint's own port.
+- Only ready endpoints are answered. A headless import with no ready endpoint is NXDOMAIN
+  (the specification says so); a ClusterSetIP import still without an IP is NODATA.
 - Cilium's ``service.cilium.io/affinity`` on the import orders the addresses: ``local``
   puts this member's endpoints first, ``remote`` the others'; otherwise by cluster id.
 
@@ -31,6 +33,8 @@ from flotilla.dns import DEFAULT_TTL, Record, Zone
 
 ORIGIN = "clusterset.local."
 DNS_VERSION = "1.0.0"
+DNS_VERSION_TTL = 28800
+"""The specification's example."""
 AFFINITY_ANNOTATION = "service.cilium.io/affinity"
 _MAX_LABEL = 63
 
@@ -55,7 +59,7 @@ def clusterset_zone(
         service = labels.get(SERVICE_NAME_LABEL)
         if isinstance(service, str) and labels.get(SOURCE_CLUSTER_LABEL):
             by_service.setdefault((str(meta.get("namespace") or ""), service), []).append(one)
-    records = [Record("dns-version", "TXT", f'"{DNS_VERSION}"', ttl=ttl)]
+    records = [Record("dns-version", "TXT", f'"{DNS_VERSION}"', ttl=DNS_VERSION_TTL)]
     empty: list[str] = []
     skipped = 0
     for imported in sorted(imports, key=_key):
@@ -73,13 +77,13 @@ def clusterset_zone(
                 cluster_id,
                 annotations.get(AFFINITY_ANNOTATION),
             )
-            written, bad = _headless(records, owner, ports, endpoints, ttl)
+            _, bad = _headless(records, owner, ports, endpoints, ttl)
         else:
             ips = [ip for ip in spec.get("ips") or [] if isinstance(ip, str)]
             written, bad = _clusterset_ip(records, owner, ports, ips, ttl)
+            if not written:
+                empty.append(owner)
         skipped += bad
-        if not written:
-            empty.append(owner)
     return ClustersetZone(Zone(ORIGIN, _deduplicated(records), empty_names=empty), skipped)
 
 
@@ -93,7 +97,7 @@ def _headless(
     """The records of a headless import: (addresses written, records skipped). Its SRV
     records give each endpoint's own port (clients reach the endpoints directly)."""
     written = skipped = 0
-    targets: dict[str, Mapping[str, int]] = {}
+    targets: dict[str, Mapping[str, int]] = {}  # per endpoint name, its ports
     for endpoint in endpoints:
         kind = _kind(endpoint.address)
         if kind is None:
@@ -101,8 +105,8 @@ def _headless(
             continue
         records.append(Record(owner, kind, endpoint.address, ttl=ttl))
         written += 1
-        hostname = endpoint.hostname
-        if hostname and _label(hostname) and _label(endpoint.cluster):
+        hostname = endpoint.hostname or endpoint.address.replace(".", "-").replace(":", "-")
+        if _label(hostname) and _label(endpoint.cluster):
             target = f"{hostname}.{endpoint.cluster}.{owner}"
             records.append(Record(target, kind, endpoint.address, ttl=ttl))
             targets.setdefault(target, endpoint.ports)

@@ -65,9 +65,10 @@ IMPORTS = resource_path(MCS, "serviceimports")
 SERVICES = resource_path("v1", "services")
 SLICES = resource_path("discovery.k8s.io/v1", "endpointslices")
 NAMESPACES = resource_path("v1", "namespaces")
-GLOBAL_ANNOTATION = "service.cilium.io/global"
-SHARED_ANNOTATION = "service.cilium.io/shared"
-AFFINITY_ANNOTATION = "service.cilium.io/affinity"
+GLOBAL_ANNOTATION = ("service.cilium.io/global", "io.cilium/global-service")
+SHARED_ANNOTATION = ("service.cilium.io/shared", "io.cilium/shared-service")
+AFFINITY_ANNOTATION = ("service.cilium.io/affinity", "io.cilium/service-affinity")
+"""Cilium's names, then their older aliases; values compared in any letter case."""
 RESYNC = 60.0
 JOIN_RETRY = 10.0
 
@@ -318,7 +319,10 @@ class DiscoveryController:
             "apiVersion": MCS,
             "kind": "ServiceImport",
             "metadata": {"name": name, "namespace": namespace},
-            "status": {"clusters": [{"cluster": c} for c in sorted(derived.clusters)]},
+            "status": {
+                "clusters": [{"cluster": c} for c in sorted(derived.clusters)],
+                "endpointSliceObjects": "Present",
+            },
         }
         if not _contains(live, status):
             await client.apply(f"{path}/status", status, field_manager=FIELD_MANAGER)
@@ -380,8 +384,8 @@ class DiscoveryController:
         annotations = dict(derived.annotations)
         service = member.informers["services"].get(f"{namespace}/{name}")
         affinity = _annotation(service, AFFINITY_ANNOTATION) if service else None
-        if affinity in ("local", "remote", "none"):
-            annotations[AFFINITY_ANNOTATION] = affinity
+        if affinity in ("local", "remote") and _annotation(service, GLOBAL_ANNOTATION) == "true":
+            annotations[AFFINITY_ANNOTATION[0]] = affinity
         return {
             "apiVersion": MCS,
             "kind": "ServiceImport",
@@ -429,7 +433,10 @@ class DiscoveryController:
             if export is None or client is None:
                 continue
             state = derivation.states.get(member.cluster_id, ExportState())
-            wanted = _conditions(state, written=written and derivation.derived is not None)
+            oldest = derivation.derived.clusters[0] if derivation.derived else ""
+            wanted = _conditions(
+                state, written=written and derivation.derived is not None, oldest=oldest
+            )
             have = {c.get("type"): c for c in (export.get("status") or {}).get("conditions") or []}
             if all(
                 (have.get(c["type"]) or {}).get(k) == c[k]
@@ -455,7 +462,7 @@ class DiscoveryController:
                 await client.apply(f"{path}/status", body, field_manager=FIELD_MANAGER)
 
 
-def _conditions(state: ExportState, *, written: bool) -> list[dict[str, Any]]:
+def _conditions(state: ExportState, *, written: bool, oldest: str) -> list[dict[str, Any]]:
     if state.invalid is not None:
         message = {
             "NoService": "there is no Service of this name in the namespace",
@@ -467,7 +474,7 @@ def _conditions(state: ExportState, *, written: bool) -> list[dict[str, Any]]:
         ]
     conflict = (
         {"type": "Conflict", "status": "True", "reason": ",".join(state.conflicts),
-         "message": "resolved by the oldest export: " + ", ".join(state.conflicts)}
+         "message": f"{', '.join(state.conflicts)}: the oldest export's (in {oldest}) is used"}
         if state.conflicts
         else {"type": "Conflict", "status": "False", "reason": "NoConflicts",
               "message": "no conflicts with the other exports"}
@@ -519,8 +526,12 @@ def _source_slices(member: _Member, namespace: str, name: str) -> list[dict[str,
 
 
 def _shared(member: _Member, namespace: str, name: str) -> bool:
+    """Whether the member's endpoints go to the others (Cilium's shared, which counts only
+    on a global Service)."""
     service = member.informers["services"].get(f"{namespace}/{name}")
-    return not (service and _annotation(service, SHARED_ANNOTATION) == "false")
+    if not service or _annotation(service, GLOBAL_ANNOTATION) != "true":
+        return True
+    return _annotation(service, SHARED_ANNOTATION) != "false"
 
 
 def _has_namespace(member: _Member, namespace: str) -> bool:
@@ -528,9 +539,14 @@ def _has_namespace(member: _Member, namespace: str) -> bool:
     return found is not None and (found.get("status") or {}).get("phase") != "Terminating"
 
 
-def _annotation(item: Mapping[str, Any] | None, name: str) -> str | None:
-    value = (((item or {}).get("metadata") or {}).get("annotations") or {}).get(name)
-    return value if isinstance(value, str) else None
+def _annotation(item: Mapping[str, Any] | None, names: tuple[str, ...]) -> str | None:
+    """The first of ``names`` the object is annotated with, lower-cased."""
+    annotations = ((item or {}).get("metadata") or {}).get("annotations") or {}
+    for name in names:
+        value = annotations.get(name)
+        if isinstance(value, str):
+            return value.strip().lower()
+    return None
 
 
 def _split(key: str) -> tuple[str, str]:

@@ -11,8 +11,9 @@ the ServiceImport every member gets, and the conditions of each export:
   cluster id (the KEP's tie-break); the oldest decides the type (ClusterSetIP or Headless),
   session affinity and its config, internal traffic policy, traffic distribution, IP
   families (compared between ClusterSetIP exports only) and the exported labels and
-  annotations. Ports are the union; two ports with one
-  name, or one port and protocol under two names, are a conflict the oldest wins. Every
+  annotations (whole maps, never merged). Ports are the union, merged by name and then by
+  protocol and number, the older export's winning a duplicate; port sets that are not all
+  the same are a ``PortConflict`` on every export (kubernetes/enhancements#5706). Every
   export involved in a conflict (the oldest among them) has ``Conflict=True`` with the
   reasons joined by commas; the others ``Conflict=False`` (``NoConflicts``).
 - What the oldest says stays until the oldest goes: a conflict that clears (a newer export
@@ -195,25 +196,21 @@ def _config(service: ServiceFacts) -> Any:
 
 
 def _ports(valid: Sequence[tuple[Export, ServiceFacts]]) -> tuple[tuple[Port, ...], set[str]]:
-    """The union of the ports, the oldest export's winning a clash; and the clusters whose
-    ports clashed (the winner's among them)."""
-    by_name: dict[str, tuple[Port, str]] = {}
-    by_number: dict[tuple[int, str], tuple[Port, str]] = {}
+    """The union of the ports (merged by name, then by protocol and number, the older
+    export's port winning a duplicate); and the clusters in conflict: every export, when
+    their port sets are not all the same (the KEP since kubernetes/enhancements#5706)."""
+    by_name: dict[str, Port] = {}
+    by_number: dict[tuple[int, str], Port] = {}
     chosen: list[Port] = []
-    clashes: set[str] = set()
-    for export, service in valid:
+    for _, service in valid:
         for port in service.ports:
-            named = by_name.get(port.name)
-            numbered = by_number.get((port.port, port.protocol))
-            if named is not None and named[0] == port:
-                continue  # the same port again
-            clash = named if named is not None else numbered
-            if clash is not None:  # one name for two ports, or two names for one
-                clashes.update((export.cluster, clash[1]))
+            if port.name in by_name or (port.port, port.protocol) in by_number:
                 continue
-            by_name[port.name] = (port, export.cluster)
-            by_number[(port.port, port.protocol)] = (port, export.cluster)
+            by_name[port.name] = port
+            by_number[(port.port, port.protocol)] = port
             chosen.append(port)
+    sets = {frozenset(service.ports) for _, service in valid}
+    clashes = {export.cluster for export, _ in valid} if len(sets) > 1 else set()
     return tuple(chosen), clashes
 
 

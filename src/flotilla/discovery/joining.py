@@ -29,7 +29,7 @@ from flotilla.api.labels import FIELD_MANAGER
 from flotilla.kube import KubeClient, KubeError, NotFound, resource_path
 
 CRDS = resource_path("apiextensions.k8s.io/v1", "customresourcedefinitions")
-PROPERTIES = resource_path("about.k8s.io/v1alpha1", "clusterproperties")
+PROPERTIES = resource_path("about.k8s.io/v1beta1", "clusterproperties")
 CLUSTER_ID_PROPERTY = "cluster.clusterset.k8s.io"
 CLUSTERSET_PROPERTY = "clusterset.k8s.io"
 RELEASE_LABEL = "multicluster.x-k8s.io/release-version"
@@ -127,7 +127,7 @@ async def _property(client: KubeClient, name: str, value: str, *, mutable: bool)
         if found and not mutable:
             return found
     body = {
-        "apiVersion": "about.k8s.io/v1alpha1",
+        "apiVersion": "about.k8s.io/v1beta1",
         "kind": "ClusterProperty",
         "metadata": {"name": name},
         "spec": {"value": value},

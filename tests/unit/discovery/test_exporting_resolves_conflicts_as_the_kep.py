@@ -97,23 +97,23 @@ def test_a_tie_in_creation_time_goes_to_the_lower_cluster_id() -> None:
     assert result.derived.clusters == ("a-cluster", "b-cluster")
 
 
-def test_ports_are_the_union_and_clashes_go_to_the_oldest() -> None:
+def test_ports_are_the_union_and_any_difference_is_a_conflict_on_every_export() -> None:
     metrics = Port("metrics", "TCP", 9090)
     older = export("west", "2026-01-01T00:00:00Z")
     newer = export("east", "2026-01-02T00:00:00Z", ports=(HTTP, metrics))
     union = derive([older, newer])
     assert union.derived is not None and union.derived.ports == (HTTP, metrics)
-    assert union.states["east"].conflicts == () == union.states["west"].conflicts
+    assert union.states["east"].conflicts == ("PortConflict",)
+    assert union.states["west"].conflicts == ("PortConflict",)
     renumbered = export("east", "2026-01-02T00:00:00Z", ports=(Port("http", "TCP", 8080),))
     clash = derive([older, renumbered])
-    assert clash.derived is not None and clash.derived.ports == (HTTP,)
-    assert clash.states["east"].conflicts == ("PortConflict",)
-    assert clash.states["west"].conflicts == ("PortConflict",)
+    assert clash.derived is not None and clash.derived.ports == (HTTP,)  # the oldest's
     renamed = export("east", "2026-01-02T00:00:00Z", ports=(Port("web", "TCP", 80),))
-    assert derive([older, renamed]).states["east"].conflicts == ("PortConflict",)
-    third = export("south", "2026-01-03T00:00:00Z")
-    several = derive([older, renumbered, third])
-    assert several.states["south"].conflicts == ()
+    named = derive([older, renamed])
+    assert named.derived is not None and named.derived.ports == (HTTP,)
+    assert named.states["east"].conflicts == ("PortConflict",)
+    same = derive([older, export("east", "2026-01-02T00:00:00Z"), export("south", "2026-01-03")])
+    assert all(state.conflicts == () for state in same.states.values())
 
 
 def test_reasons_are_joined_and_a_cleared_conflict_changes_no_field() -> None:
