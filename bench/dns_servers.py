@@ -237,9 +237,9 @@ async def _discovery(kubeconfig: Path, exports: int) -> None:
             await asyncio.sleep(5)  # the controller joins the members
             for n in range(exports):
                 name = f"s{n}"
-                service = {"apiVersion": "v1", "kind": "Service",
-                           "metadata": {"name": name, "namespace": namespace},
-                           "spec": {"ports": [{"name": "http", "port": 80}]}}  # fmt: skip
+                spec = {"selector": {"app": name}, "ports": [{"name": "http", "port": 80}]}
+                meta = {"name": name, "namespace": namespace}
+                service = {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec}
                 begin = time.monotonic()
                 await east.create(resource_path("v1", "services", namespace=namespace), service)
                 await _until_slice(east, namespace, name)
@@ -272,7 +272,7 @@ async def _discovery(kubeconfig: Path, exports: int) -> None:
 async def _until_slice(client: KubeClient, namespace: str, name: str) -> None:
     path = resource_path("discovery.k8s.io/v1", "endpointslices", namespace=namespace)
     while True:
-        found = await client.list(path, labelSelector=f"kubernetes.io/service-name={name}")
+        found = await client.list(path, label_selector=f"kubernetes.io/service-name={name}")
         if found.get("items"):
             return
         await asyncio.sleep(0.005)

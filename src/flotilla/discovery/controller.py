@@ -21,6 +21,7 @@ source is that member are left as they are. A ServiceImport or slice that is not
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -241,19 +242,22 @@ class DiscoveryController:
             if m.cluster_id in derived.clusters
         ]
         known = {m.cluster_id for m in joined}
+        writes = [m for m in joined if _has_namespace(m, namespace)]
+        results = await asyncio.gather(  # every member at once: one slow member delays none
+            *(self._write_import(m, namespace, name, derived, ips, sources, known) for m in writes),
+            return_exceptions=True,
+        )
         failures = 0
-        for member in joined:
-            if not _has_namespace(member, namespace):
-                continue
-            try:
-                await self._write_import(member, namespace, name, derived, ips, sources, known)
-            except KubeError as exc:
+        for member, result in zip(writes, results, strict=True):
+            if isinstance(result, KubeError):
                 failures += 1
                 logger.warning(
                     "import not written",
                     extra={"cluster": member.cluster, "service": f"{namespace}/{name}",
-                           "error": str(exc)[:300]},
+                           "error": str(result)[:300]},
                 )  # fmt: skip
+            elif isinstance(result, BaseException):
+                raise result
         if problem:
             logger.warning(
                 "clusterset ip", extra={"service": f"{namespace}/{name}", "error": problem}
