@@ -22,9 +22,16 @@ binaries:
 	hack/build.sh
 
 # Debian packages the end-to-end tests run: sshd serves git over ssh (tests/gitservers.py).
+# openssh-server: the git servers of the GitOps tests; bind9, bind9-dnsutils (dig) and
+# dnsperf: the DNS benchmarks beside BIND9 (bench/dns_servers.py).
+PACKAGES_NEEDED = /usr/sbin/sshd:openssh-server /usr/sbin/named:bind9 /usr/bin/dig:bind9-dnsutils \
+  /usr/bin/dnsperf:dnsperf
 packages:
-	@if ! [ -x /usr/sbin/sshd ]; then \
-	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y openssh-server; \
+	@missing=""; for pair in $(PACKAGES_NEEDED); do \
+	  [ -x "$${pair%%:*}" ] || missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	fi
 
 demo: setup binaries
