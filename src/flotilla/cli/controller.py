@@ -17,6 +17,7 @@ from flotilla.cli import logs
 from flotilla.cli.errors import fail_on_errors
 from flotilla.cli.hubconn import hub_options, hub_target
 from flotilla.devfleet.binaries import find_tool
+from flotilla.discovery.allocating import DEFAULT_RANGES, RangeError, Ranges
 from flotilla.kube import KubeError, in_cluster_config, load_kubeconfig
 from flotilla.kube.config import SERVICE_ACCOUNT_DIR
 from flotilla.propagation.tenancy import DEFAULT_RESERVED_NAMESPACES, TenancyPolicy
@@ -111,6 +112,20 @@ def controller() -> None:
     is_flag=True,
     help="Accept push webhooks of providers without a secret in flotilla-webhook.",
 )
+@click.option(
+    "--clusterset-ip-range",
+    "clusterset_ranges",
+    multiple=True,
+    metavar="CIDR",
+    help="Where ClusterSetIP imports get their addresses, one range per IP family "
+    f"[default: {', '.join(DEFAULT_RANGES)}]. Repeatable.",
+)
+@click.option(
+    "--clusterset-name",
+    default="flotilla",
+    show_default=True,
+    help="The clusterset's name (members' clusterset.k8s.io ClusterProperty).",
+)
 @click.option("--log-level", default="info", show_default=True)
 @fail_on_errors
 def run(
@@ -131,6 +146,8 @@ def run(
     rewrites: tuple[str, ...],
     git_cache_dir: Path | None,
     webhook_allow_unsigned: bool,
+    clusterset_ranges: tuple[str, ...],
+    clusterset_name: str,
     log_level: str,
 ) -> None:
     """Run the controllers against the hub until stopped."""
@@ -141,6 +158,10 @@ def run(
         if not sep or not old or not new:
             raise click.BadParameter(f"{rewrite!r} is not FROM=TO", param_hint="--git-url-rewrite")
         pairs.append((old, new))
+    try:
+        Ranges.parse(clusterset_ranges or DEFAULT_RANGES)
+    except RangeError as exc:
+        raise click.BadParameter(str(exc), param_hint="--clusterset-ip-range") from None
     host, _, port = metrics_bind_address.rpartition(":")
     if in_cluster:
         config = in_cluster_config(service_account_dir)
@@ -167,6 +188,9 @@ def run(
             helm=find_tool("helm"),
             gotemplate=find_tool("flotilla-gotemplate"),
             webhook_allow_unsigned=webhook_allow_unsigned,
+        ),
+        discovery=manager.DiscoveryOptions(
+            ranges=clusterset_ranges or DEFAULT_RANGES, clusterset=clusterset_name
         ),
     )
 
