@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -301,6 +302,27 @@ async def test_cilium_global_services_are_exported_and_shared_false_stays_home(
         return south == ["10.1.0.31"] and west == ["10.1.0.31", "10.2.0.31"]
 
     await eventually(answered, timeout=30, what="shared=false kept eu-west's endpoint at home")
+
+
+async def test_mesh_status_shows_each_member_of_the_clusterset(
+    fleet: LocalFleet, discovering: ControllerProcess, ns: str
+) -> None:
+    await apply(fleet, EAST, service(ns, "seen"))
+    await apply(fleet, EAST, export(ns, "seen"))
+    await eventually(lambda: get_import(fleet, SOUTH, ns, "seen"), timeout=30, what="imported")
+    shown = fleet.flotilla("mesh", "status", "-o", "json")
+    assert shown.returncode == 0, shown.stderr
+    members = {m["cluster"]: m for m in json.loads(shown.stdout)["members"]}
+    assert sorted(members) == sorted(MEMBERS)
+    for member in MEMBERS:
+        item = members[member]
+        assert item["clusterId"] == member and item["clusterset"] == "flotilla"
+        assert item["crds"] is True
+        assert item["dns"] == f"ok {address(fleet, member)}:53"
+        assert item["imports"] >= 1
+    assert members[EAST]["exports"] >= 1
+    table = fleet.flotilla("mesh", "status")
+    assert table.returncode == 0 and "CLUSTER ID" in table.stdout
 
 
 async def test_dns_keeps_answering_while_the_hub_is_down(

@@ -38,6 +38,9 @@ FINALIZER = "flotilla.io/cleanup"
 """On Placements: their objects are removed from members before the Placement goes."""
 
 CONFIRM_PRUNE_ANNOTATION = "flotilla.io/prune-confirmed-at"
+CLUSTERSET_DNS_ANNOTATION = "flotilla.io/clusterset-dns"
+"""On a Cluster: HOST:PORT where its clusterset.local DNS answers, when reachable from where
+the CLI runs (the local fleet sets it); ``flotilla mesh status`` checks it."""
 """On a Placement: when a person let a pass the deletion guard stopped go on (RFC 3339)."""
 
 
@@ -64,6 +67,7 @@ def label_of(item: dict[str, Any], label: str) -> str:
 
 __all__ = [
     "APPLICATION_LABEL",
+    "CLUSTERSET_DNS_ANNOTATION",
     "CONFIRM_PRUNE_ANNOTATION",
     "FIELD_MANAGER",
     "FINALIZER",

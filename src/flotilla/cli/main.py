@@ -13,6 +13,7 @@ from flotilla.cli.dev import dev
 from flotilla.cli.dns import dns
 from flotilla.cli.gitrepo import gitrepo
 from flotilla.cli.hub import hub
+from flotilla.cli.mesh import mesh
 from flotilla.cli.placement import placement
 
 
@@ -31,6 +32,7 @@ cli.add_command(app)
 cli.add_command(appset)
 cli.add_command(gitrepo)
 cli.add_command(dns)
+cli.add_command(mesh)
 
 
 def main() -> None:

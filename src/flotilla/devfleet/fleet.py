@@ -30,7 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from flotilla.api import ClusterName
+from flotilla.api.labels import CLUSTERSET_DNS_ANNOTATION
 from flotilla.clusters import list_clusters, register, storable_connection, stored_kubeconfig
+from flotilla.clusters.registry import cluster_path
 from flotilla.devfleet import processes
 from flotilla.devfleet.binaries import find_binaries
 from flotilla.devfleet.components import (
@@ -43,7 +45,7 @@ from flotilla.devfleet.kubeconfigs import component_kubeconfig, fleet_kubeconfig
 from flotilla.devfleet.nodes import node_manifest, node_names
 from flotilla.devfleet.pki import CLIENTS, ensure_pki
 from flotilla.devfleet.processes import ProcessRecord, ProcessState
-from flotilla.devfleet.topology import DEFAULT_MEMBERS, LocalCluster, fleet_topology
+from flotilla.devfleet.topology import DEFAULT_MEMBERS, DNS_PORT, LocalCluster, fleet_topology
 from flotilla.hub import install
 from flotilla.kube import KubeClient, KubeError, NotFound, load_kubeconfig, resource_path
 
@@ -270,6 +272,7 @@ class Fleet:
             registered = {item["metadata"]["name"] for item in items}
             for member in members:
                 if member.name in registered:
+                    await self._annotate_dns(client, member)
                     continue
                 self._progress(member.name, "registering on the hub")
                 connection = storable_connection(self.layout(member.name).kubeconfig("admin"), None)
@@ -281,6 +284,12 @@ class Fleet:
                     region=member.labels["region"],
                     zone=member.labels["zone"],
                 )
+                await self._annotate_dns(client, member)
+
+    async def _annotate_dns(self, hub: KubeClient, member: LocalCluster) -> None:
+        """Say on its Cluster where the member's clusterset.local DNS answers (mesh status)."""
+        annotations = {CLUSTERSET_DNS_ANNOTATION: f"{member.address}:{DNS_PORT}"}
+        await hub.merge_patch(cluster_path(member.name), {"metadata": {"annotations": annotations}})
 
     async def _ensure_cluster(self, cluster: LocalCluster, binaries: dict[str, Path]) -> None:
         layout = self.layout(cluster.name)
