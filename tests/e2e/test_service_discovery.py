@@ -33,8 +33,22 @@ MEMBERS = (EAST, WEST, SOUTH)
 
 
 @pytest.fixture(scope="module")
-def discovering(controllers: Controllers) -> Iterator[ControllerProcess]:
+def controller(controllers: Controllers) -> Iterator[ControllerProcess]:
     yield controllers.start()
+
+
+@pytest.fixture
+async def discovering(fleet: LocalFleet, controller: ControllerProcess) -> ControllerProcess:
+    """The controller, once every member has joined the clusterset (its MCS CRDs served)."""
+
+    async def joined() -> bool:
+        for member in MEMBERS:
+            async with fleet.client(member) as client:
+                await client.list(resource_path(MCS, "serviceexports"), limit=1)
+        return True
+
+    await eventually(joined, timeout=60, what="every member joined")
+    return controller
 
 
 def address(fleet: LocalFleet, cluster: str) -> str:

@@ -11,6 +11,7 @@ import yaml
 from flotilla.cli.errors import fail_on_errors
 from flotilla.cli.hubconn import hub_options, hub_target
 from flotilla.clusters.member_access import member_manifests
+from flotilla.discovery.manifests import COREDNS_STANZA, dns_manifests
 from flotilla.hub import controller_manifests, hub_manifests, install
 
 KUSTOMIZATION = "kustomization.yaml"
@@ -66,7 +67,9 @@ def manifest_files() -> dict[str, str]:
     files["controller.yaml"] = _yaml(controller_manifests())
     files[KUSTOMIZATION] = _kustomization(list(files))
     files["member/member.yaml"] = _yaml(member_manifests())
-    files[f"member/{KUSTOMIZATION}"] = _kustomization(["member.yaml"])
+    generated, _, dns = _yaml(dns_manifests()).partition("\n")
+    files["member/clusterset-dns.yaml"] = f"{generated}\n{COREDNS_STANZA}{dns}"
+    files[f"member/{KUSTOMIZATION}"] = _kustomization(["member.yaml", "clusterset-dns.yaml"])
     return files
 
 

@@ -13,13 +13,14 @@ import pytest
 import yaml
 
 from flotilla.clusters.member_access import member_manifests
+from flotilla.discovery.manifests import dns_manifests
 from flotilla.hub import controller_manifests, hub_manifests
 
 ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "deploy"
 BASES = {
     DEPLOY: lambda: [*hub_manifests(), *controller_manifests()],
-    DEPLOY / "member": member_manifests,
+    DEPLOY / "member": lambda: [*member_manifests(), *dns_manifests()],
 }
 
 
