@@ -339,6 +339,34 @@ async def test_mesh_status_shows_each_member_of_the_clusterset(
     assert table.returncode == 0 and "CLUSTER ID" in table.stdout
 
 
+async def test_connectivity_test_resolves_and_reaches_every_pair(
+    fleet: LocalFleet, discovering: ControllerProcess
+) -> None:
+    done = fleet.flotilla("connectivity", "test", "-o", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    pairs = {(p["from"], p["to"]): p for p in report["pairs"]}
+    assert sorted(pairs) == sorted((a, b) for a in MEMBERS for b in MEMBERS if a != b)
+    for (_, target), pair in pairs.items():
+        assert pair["ok"], pair
+        assert pair["addresses"] == [address(fleet, target)]
+        assert pair["connectMs"] >= 0
+    assert all(report["members"][m]["apiLatencyMs"] for m in MEMBERS)
+    # ap-south's echo server gone: every pair to it fails, by name, and the exit code says so
+    killed = await asyncio.create_subprocess_exec(
+        "pkill", "-f", f"--listen={address(fleet, SOUTH)}:8079"
+    )
+    await killed.wait()
+    try:
+        broken = fleet.flotilla("connectivity", "test", "--to", SOUTH, "--timeout", "20")
+        assert broken.returncode == 1, broken.stdout
+        assert f"failed: us-east -> ap-south: cannot connect to {address(fleet, SOUTH)}:8079" in (
+            broken.stderr
+        )
+    finally:
+        fleet.cli("up")  # starts the echo server again
+
+
 async def test_dns_keeps_answering_while_the_hub_is_down(
     fleet: LocalFleet, discovering: ControllerProcess, ns: str
 ) -> None:

@@ -41,6 +41,9 @@ CONFIRM_PRUNE_ANNOTATION = "flotilla.io/prune-confirmed-at"
 CLUSTERSET_DNS_ANNOTATION = "flotilla.io/clusterset-dns"
 """On a Cluster: HOST:PORT where its clusterset.local DNS answers, when reachable from where
 the CLI runs (the local fleet sets it); ``flotilla mesh status`` checks it."""
+CONNECTIVITY_ECHO_ANNOTATION = "flotilla.io/connectivity-echo"
+"""On a Cluster: HOST:PORT of an echo server in it (``flotilla connectivity serve``) that
+``flotilla connectivity test`` connects to; the local fleet runs one per member."""
 """On a Placement: when a person let a pass the deletion guard stopped go on (RFC 3339)."""
 
 
@@ -69,6 +72,7 @@ __all__ = [
     "APPLICATION_LABEL",
     "CLUSTERSET_DNS_ANNOTATION",
     "CONFIRM_PRUNE_ANNOTATION",
+    "CONNECTIVITY_ECHO_ANNOTATION",
     "FIELD_MANAGER",
     "FINALIZER",
     "HUB_CLUSTER",

@@ -8,6 +8,7 @@ from flotilla import __version__
 from flotilla.cli.app import app
 from flotilla.cli.appset import appset
 from flotilla.cli.cluster import cluster
+from flotilla.cli.connectivity import connectivity
 from flotilla.cli.controller import controller
 from flotilla.cli.dev import dev
 from flotilla.cli.dns import dns
@@ -33,6 +34,7 @@ cli.add_command(appset)
 cli.add_command(gitrepo)
 cli.add_command(dns)
 cli.add_command(mesh)
+cli.add_command(connectivity)
 
 
 def main() -> None:

@@ -12,7 +12,8 @@ Choices worth knowing:
   the member's own range, makes them Ready and finalizes deleted ones.
 - ``clusterset-dns`` is Flotilla's own data plane (``flotilla dns serve``): each member
   answers for ``clusterset.local`` on its address, port 53, reading only that member. It is
-  this Python's ``flotilla``, not a built binary.
+  this Python's ``flotilla``, not a built binary; so is ``connectivity-echo`` (the backend
+  of ``flotilla connectivity test``'s test service, on the member's address).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from flotilla.devfleet.topology import (
     APISERVER_PORT,
     CONTROLLER_MANAGER_PORT,
     DNS_PORT,
+    ECHO_PORT,
     ETCD_CLIENT_PORT,
     ETCD_PEER_PORT,
     SCHEDULER_PORT,
@@ -65,7 +67,8 @@ class ClusterLayout:
 
 
 CLUSTERSET_DNS = "clusterset-dns"
-_OURS = frozenset({CLUSTERSET_DNS})
+CONNECTIVITY_ECHO = "connectivity-echo"
+_OURS = frozenset({CLUSTERSET_DNS, CONNECTIVITY_ECHO})
 """Components that are Flotilla itself (no binary to find)."""
 
 
@@ -73,7 +76,7 @@ def components(cluster: LocalCluster) -> list[str]:
     """The cluster's components, in start order."""
     names = ["etcd", "kube-apiserver", "kube-controller-manager"]
     if cluster.role == "member":
-        names += ["kube-scheduler", "kwok", CLUSTERSET_DNS]
+        names += ["kube-scheduler", "kwok", CLUSTERSET_DNS, CONNECTIVITY_ECHO]
     return names
 
 
@@ -197,6 +200,17 @@ def _clusterset_dns(
     ]
 
 
+def _connectivity_echo(
+    cluster: LocalCluster, _layout: ClusterLayout, _files: Mapping[str, Path]
+) -> list[str]:
+    return [
+        "connectivity",
+        "serve",
+        f"--listen={cluster.address}:{ECHO_PORT}",
+        f"--name={cluster.name}",
+    ]
+
+
 _BUILDERS = {
     "etcd": _etcd,
     "kube-apiserver": _apiserver,
@@ -204,4 +218,5 @@ _BUILDERS = {
     "kube-scheduler": _scheduler,
     "kwok": _kwok,
     CLUSTERSET_DNS: _clusterset_dns,
+    CONNECTIVITY_ECHO: _connectivity_echo,
 }

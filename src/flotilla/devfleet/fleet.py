@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from flotilla.api import ClusterName
-from flotilla.api.labels import CLUSTERSET_DNS_ANNOTATION
+from flotilla.api.labels import CLUSTERSET_DNS_ANNOTATION, CONNECTIVITY_ECHO_ANNOTATION
 from flotilla.clusters import list_clusters, register, storable_connection, stored_kubeconfig
 from flotilla.clusters.registry import cluster_path
 from flotilla.devfleet import processes
@@ -45,7 +45,13 @@ from flotilla.devfleet.kubeconfigs import component_kubeconfig, fleet_kubeconfig
 from flotilla.devfleet.nodes import node_manifest, node_names
 from flotilla.devfleet.pki import CLIENTS, ensure_pki
 from flotilla.devfleet.processes import ProcessRecord, ProcessState
-from flotilla.devfleet.topology import DEFAULT_MEMBERS, DNS_PORT, LocalCluster, fleet_topology
+from flotilla.devfleet.topology import (
+    DEFAULT_MEMBERS,
+    DNS_PORT,
+    ECHO_PORT,
+    LocalCluster,
+    fleet_topology,
+)
 from flotilla.hub import install
 from flotilla.kube import KubeClient, KubeError, NotFound, load_kubeconfig, resource_path
 
@@ -287,8 +293,12 @@ class Fleet:
                 await self._annotate_dns(client, member)
 
     async def _annotate_dns(self, hub: KubeClient, member: LocalCluster) -> None:
-        """Say on its Cluster where the member's clusterset.local DNS answers (mesh status)."""
-        annotations = {CLUSTERSET_DNS_ANNOTATION: f"{member.address}:{DNS_PORT}"}
+        """Say on its Cluster where the member's DNS and echo server answer (mesh status,
+        connectivity test)."""
+        annotations = {
+            CLUSTERSET_DNS_ANNOTATION: f"{member.address}:{DNS_PORT}",
+            CONNECTIVITY_ECHO_ANNOTATION: f"{member.address}:{ECHO_PORT}",
+        }
         await hub.merge_patch(cluster_path(member.name), {"metadata": {"annotations": annotations}})
 
     async def _ensure_cluster(self, cluster: LocalCluster, binaries: dict[str, Path]) -> None:

@@ -24,6 +24,8 @@ CONTROLLER_MANAGER_PORT = 10257
 SCHEDULER_PORT = 10259
 DNS_PORT = 53
 """Each member's clusterset.local DNS, UDP and TCP, on its own address."""
+ECHO_PORT = 8079
+"""Each member's echo server, the backend of ``flotilla connectivity test``."""
 
 Role = Literal["hub", "member"]
 
@@ -89,6 +91,7 @@ class LocalCluster:
         if self.role == "member":
             ports["kube-scheduler"] = SCHEDULER_PORT
             ports["clusterset-dns"] = DNS_PORT
+            ports["connectivity-echo"] = ECHO_PORT
         return ports
 
 

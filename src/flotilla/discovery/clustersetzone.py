@@ -68,6 +68,9 @@ def clusterset_zone(
             skipped += 1
             continue
         owner = f"{name}.{namespace}.svc"
+        if not _fits(f"_x._tcp.{owner}"):
+            skipped += 1
+            continue
         spec = imported.get("spec") or {}
         ports = [p for p in spec.get("ports") or [] if isinstance(p, Mapping)]
         if spec.get("type") == "Headless":
@@ -106,7 +109,11 @@ def _headless(
         records.append(Record(owner, kind, endpoint.address, ttl=ttl))
         written += 1
         hostname = endpoint.hostname or endpoint.address.replace(".", "-").replace(":", "-")
-        if _label(hostname) and _label(endpoint.cluster):
+        if (
+            _label(hostname)
+            and _label(endpoint.cluster)
+            and _fits(f"{hostname}.{endpoint.cluster}.{owner}")
+        ):
             target = f"{hostname}.{endpoint.cluster}.{owner}"
             records.append(Record(target, kind, endpoint.address, ttl=ttl))
             targets.setdefault(target, endpoint.ports)
@@ -116,7 +123,7 @@ def _headless(
         if service_name is None:
             continue
         for target, numbers in targets.items():
-            number = numbers.get(str(port.get("name")))
+            number = _port(numbers.get(str(port.get("name"))))
             if number is not None:
                 data = f"0 {weight} {number} {target}.{ORIGIN}"
                 records.append(Record(service_name, "SRV", data, ttl=ttl))
@@ -137,9 +144,13 @@ def _clusterset_ip(
         written += 1
     for port in ports:
         service_name = _srv_owner(port, owner)
-        if service_name is not None:
-            data = f"0 100 {int(port.get('port') or 0)} {owner}.{ORIGIN}"
-            records.append(Record(service_name, "SRV", data, ttl=ttl))
+        number = _port(port.get("port"))
+        if service_name is None:
+            continue
+        if number is None:
+            skipped += 1
+            continue
+        records.append(Record(service_name, "SRV", f"0 100 {number} {owner}.{ORIGIN}", ttl=ttl))
     return written, skipped
 
 
@@ -149,7 +160,16 @@ def _key(imported: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def _label(text: str) -> bool:
-    return 0 < len(text) <= _MAX_LABEL and "." not in text
+    return 0 < len(text) <= _MAX_LABEL and "." not in text and "\\" not in text
+
+
+def _fits(owner: str) -> bool:
+    """Whether ``owner`` and the zone make a name DNS can carry (255 octets on the wire)."""
+    return len(owner) + len(ORIGIN) + 2 <= 255
+
+
+def _port(value: Any) -> int | None:
+    return value if isinstance(value, int) and 0 < value < 65536 else None
 
 
 def _kind(address: str) -> str | None:
@@ -182,9 +202,9 @@ def _ready_endpoints(slices: list[Mapping[str, Any]], local: str, affinity: Any)
     for one in slices:
         cluster = str(((one.get("metadata") or {}).get("labels") or {})[SOURCE_CLUSTER_LABEL])
         ports = {
-            str(p.get("name") or ""): int(p["port"])
+            str(p.get("name") or ""): p["port"]
             for p in one.get("ports") or []
-            if isinstance(p, Mapping) and isinstance(p.get("port"), int)
+            if isinstance(p, Mapping) and _port(p.get("port")) is not None
         }
         for endpoint in one.get("endpoints") or []:
             if isinstance(endpoint, Mapping) and is_ready(endpoint):

@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,6 +74,7 @@ SHARED_ANNOTATION = ("service.cilium.io/shared", "io.cilium/shared-service")
 AFFINITY_ANNOTATION = ("service.cilium.io/affinity", "io.cilium/service-affinity")
 """Cilium's names, then their older aliases; values compared in any letter case."""
 RESYNC = 60.0
+DIGEST_ANNOTATION = "flotilla.io/desired-digest"
 JOIN_RETRY = 10.0
 
 Key = tuple[str, ...]
@@ -112,6 +116,7 @@ class DiscoveryController:
         self.problems: dict[str, str] = {}
         """Members that could not join, and why."""
         self._ips: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._handled: weakref.WeakSet[Informer] = weakref.WeakSet()
         self.queue: WorkQueue[Key] = WorkQueue(clock=clock, name="discovery")
 
     # -- running ------------------------------------------------------------------------
@@ -121,6 +126,7 @@ class DiscoveryController:
         async with self.queue:
             for cluster in self._members.connected():
                 self.queue.add(("join", cluster))
+            self.queue.add_after(("resync",), RESYNC)
             controller = Controller(
                 "discovery", self.queue, self._reconcile, metrics=self._metrics,
                 workers=self._workers,
@@ -132,6 +138,9 @@ class DiscoveryController:
             return Result()
         if key[0] == "join":
             return await self._join(key[1])
+        if key[0] == "resync":  # level-based: every service looked at again now and then
+            self._enqueue_all()
+            return Result(requeue_after=RESYNC)
         return await self._sync(key[1], key[2])
 
     # -- joining --------------------------------------------------------------------------
@@ -155,18 +164,25 @@ class DiscoveryController:
                 self._refuse(other.cluster, f"cluster id {joined.cluster_id!r} is {cluster}'s")
                 self._joined.pop(other.cluster, None)
         member = _Member(cluster, joined.cluster_id, created)
+        ours = f"{MANAGED_BY_LABEL}={MANAGED_BY},{HUB_LABEL}={self._hub_id()}"
         for name, path, selector in (
             ("exports", EXPORTS, None),
             ("services", SERVICES, None),
             ("slices", SLICES, LOCAL_SERVICE_LABEL),
-            ("imports", IMPORTS, f"{MANAGED_BY_LABEL}={MANAGED_BY}"),
-            ("imported", SLICES, f"{SLICE_MANAGED_BY_LABEL}={SLICE_MANAGER}"),
+            ("imports", IMPORTS, ours),
+            (
+                "imported",
+                SLICES,
+                f"{SLICE_MANAGED_BY_LABEL}={SLICE_MANAGER},{HUB_LABEL}={self._hub_id()}",
+            ),
             ("namespaces", NAMESPACES, None),
         ):
             informer = self._members.informer(cluster, path, label_selector=selector)
             if informer is None:
                 return Result(requeue_after=1.0)
-            informer.add_handler(self._on_member_object)
+            if informer not in self._handled:  # a reconnected member has new informers
+                informer.add_handler(self._handler(name))
+                self._handled.add(informer)
             member.informers[name] = informer
         for informer in member.informers.values():
             try:
@@ -182,7 +198,7 @@ class DiscoveryController:
             extra={"cluster": cluster, "cluster_id": joined.cluster_id},
         )
         self._enqueue_all()
-        return Result(requeue_after=RESYNC)
+        return Result()
 
     def _refuse(self, cluster: str, reason: str) -> None:
         if self.problems.get(cluster) != reason:
@@ -191,18 +207,26 @@ class DiscoveryController:
 
     # -- handlers (no I/O) -----------------------------------------------------------------
 
-    def _on_member_object(self, event: Event) -> None:
-        meta = event.object.get("metadata") or {}
-        namespace = str(meta.get("namespace") or "")
-        if not namespace:  # a namespace: every service of it
-            self._enqueue_all(str(meta.get("name") or ""))
-            return
-        labels = meta.get("labels") or {}
-        name = labels.get(SERVICE_NAME_LABEL) or labels.get(LOCAL_SERVICE_LABEL)
-        if event.object.get("kind") != "EndpointSlice" and not name:
-            name = meta.get("name")
-        if isinstance(name, str) and name:
-            self.queue.add(("service", namespace, name))
+    def _handler(self, informer: str) -> Callable[[Event], None]:
+        """What a change to an object of ``informer`` enqueues: its service."""
+
+        def enqueue(event: Event) -> None:
+            meta = event.object.get("metadata") or {}
+            namespace = str(meta.get("namespace") or "")
+            if informer == "namespaces":
+                self._enqueue_all(str(meta.get("name") or ""))
+                return
+            labels = meta.get("labels") or {}
+            if informer == "slices":
+                name = labels.get(LOCAL_SERVICE_LABEL)
+            elif informer == "imported":
+                name = labels.get(SERVICE_NAME_LABEL)
+            else:  # exports, services, imports: named as the service
+                name = meta.get("name")
+            if namespace and isinstance(name, str) and name:
+                self.queue.add(("service", namespace, name))
+
+        return enqueue
 
     def _enqueue_all(self, namespace: str | None = None) -> None:
         for key in self._keys():
@@ -224,15 +248,27 @@ class DiscoveryController:
 
     async def _sync(self, namespace: str, name: str) -> Result:
         joined = [m for m in self._joined.values() if self._members.client(m.cluster)]
-        unsure = {c for c in self._registered() if c not in {m.cluster for m in joined}}
+        joined_names = {m.cluster for m in joined}
+        # registered members not joined now, and not refused for good: what they hold is unknown
+        unsure = {c for c in self._registered() if c not in joined_names and c not in self.problems}
+        known = {m.cluster_id for m in joined}
         exports = [e for m in joined if (e := _export_of(m, namespace, name)) is not None]
         derivation = derive(exports)
+        live = _live_clusters(joined, namespace, name)
+        if unsure and live - known:
+            # An exporter of the live import is out of sight: what it would say is unknown, so
+            # the import stays as it is (the KEP: the oldest keeps winning, traffic undisturbed).
+            await self._write_export_states(joined, namespace, name, derivation, written=False)
+            return Result(requeue_after=JOIN_RETRY)
         if derivation.derived is None:
-            if not unsure:
-                for member in joined:
+            for member in joined:
+                if unsure:  # the import stays; slices of the members seen to export nothing go
+                    await self._prune_slices(member, namespace, name, wanted=set(), known=known)
+                else:
                     await self._remove(member, namespace, name)
             await self._write_export_states(joined, namespace, name, derivation, written=False)
-            self._ips.pop((namespace, name), None)
+            if not unsure:
+                self._ips.pop((namespace, name), None)
             return Result()
         derived = derivation.derived
         ips, problem = self._allocate(namespace, name, derived, joined)
@@ -241,10 +277,13 @@ class DiscoveryController:
             for m in joined
             if m.cluster_id in derived.clusters
         ]
-        known = {m.cluster_id for m in joined}
+        prune_known = known if unsure else None  # None: every unwanted slice goes
         writes = [m for m in joined if _has_namespace(m, namespace)]
         results = await asyncio.gather(  # every member at once: one slow member delays none
-            *(self._write_import(m, namespace, name, derived, ips, sources, known) for m in writes),
+            *(
+                self._write_import(m, namespace, name, derived, ips, sources, prune_known)
+                for m in writes
+            ),
             return_exceptions=True,
         )
         failures = 0
@@ -300,10 +339,10 @@ class DiscoveryController:
         derived: Derived,
         ips: tuple[str, ...],
         sources: list[Source],
-        known: set[str],
+        known: set[str] | None,
     ) -> None:
-        """Write the import and its slices into ``member``; slices whose source cluster is
-        not ``known`` (joined and connected now) are left as they are."""
+        """Write the import and its slices into ``member``; with ``known``, slices whose
+        source cluster is not in it (a member out of sight) are left as they are."""
         client = self._members.client(member.cluster)
         if client is None:
             return
@@ -314,10 +353,11 @@ class DiscoveryController:
                 foreign = await client.get(path)
             except NotFound:
                 foreign = None
-            if foreign is not None:  # another implementation's import: not ours to write
-                raise KubeError(f"a ServiceImport {namespace}/{name} that is not Flotilla's")
-        body = self._import_body(member, namespace, name, derived, ips)
-        if live is None or not _contains(live, body):
+            if foreign is not None and not self._ours(foreign):
+                raise KubeError(f"a ServiceImport {namespace}/{name} that is not this hub's")
+            live = foreign
+        body = _stamped(self._import_body(member, namespace, name, derived, ips))
+        if not _same(live, body):
             live = await client.apply(path, body, field_manager=FIELD_MANAGER)
         status = {
             "apiVersion": MCS,
@@ -343,29 +383,54 @@ class DiscoveryController:
             hub=self._hub_id(),
         )  # fmt: skip
         names = set()
-        current = {
+        current = self._imported(member, namespace, name)
+        for one in wanted:
+            one["metadata"]["ownerReferences"] = [owner]
+            _stamped(one)
+            slice_name = one["metadata"]["name"]
+            names.add(slice_name)
+            if not _same(current.get(slice_name), one):
+                slice_path = resource_path(
+                    "discovery.k8s.io/v1", "endpointslices", namespace=namespace, name=slice_name
+                )
+                await client.apply(slice_path, one, field_manager=FIELD_MANAGER)
+        await self._prune_slices(member, namespace, name, wanted=names, known=known)
+
+    def _imported(self, member: _Member, namespace: str, name: str) -> dict[str, dict[str, Any]]:
+        return {
             item["metadata"]["name"]: item
             for item in member.informers["imported"].list()
             if item["metadata"].get("namespace") == namespace
             and (item["metadata"].get("labels") or {}).get(SERVICE_NAME_LABEL) == name
         }
-        for one in wanted:
-            one["metadata"]["ownerReferences"] = [owner]
-            slice_name = one["metadata"]["name"]
-            names.add(slice_name)
-            there = current.get(slice_name)
-            if there is None or not _contains(there, one):
-                slice_path = resource_path(
-                    "discovery.k8s.io/v1", "endpointslices", namespace=namespace, name=slice_name
-                )
-                await client.apply(slice_path, one, field_manager=FIELD_MANAGER)
-        for slice_name, there in current.items():
+
+    async def _prune_slices(
+        self,
+        member: _Member,
+        namespace: str,
+        name: str,
+        *,
+        wanted: set[str],
+        known: set[str] | None,
+    ) -> None:
+        """Delete the member's imported slices of ``name`` not ``wanted``; with ``known``,
+        only those whose source is in it."""
+        client = self._members.client(member.cluster)
+        if client is None:
+            return
+        for slice_name, there in self._imported(member, namespace, name).items():
             source = (there["metadata"].get("labels") or {}).get(SOURCE_CLUSTER_LABEL)
-            if slice_name in names or source not in known:
+            if slice_name in wanted or (known is not None and source not in known):
                 continue
             await _delete(client, resource_path(
                 "discovery.k8s.io/v1", "endpointslices", namespace=namespace, name=slice_name
             ))  # fmt: skip
+
+    def _ours(self, item: Mapping[str, Any]) -> bool:
+        labels = (item.get("metadata") or {}).get("labels") or {}
+        return (
+            labels.get(MANAGED_BY_LABEL) == MANAGED_BY and labels.get(HUB_LABEL) == self._hub_id()
+        )
 
     def _import_body(
         self, member: _Member, namespace: str, name: str, derived: Derived, ips: tuple[str, ...]
@@ -377,7 +442,9 @@ class DiscoveryController:
         }
         if ips:
             spec["ips"] = list(ips)
-        if derived.ip_families:
+            # the families given an address, in the order of the addresses
+            spec["ipFamilies"] = ["IPv6" if ":" in ip else "IPv4" for ip in ips]
+        elif derived.ip_families and derived.type != CLUSTERSET_IP:
             spec["ipFamilies"] = list(derived.ip_families)
         if derived.session_affinity_config is not None and derived.session_affinity == "ClientIP":
             spec["sessionAffinityConfig"] = dict(derived.session_affinity_config)
@@ -556,6 +623,34 @@ def _annotation(item: Mapping[str, Any] | None, names: tuple[str, ...]) -> str |
 def _split(key: str) -> tuple[str, str]:
     namespace, _, name = key.partition("/")
     return namespace, name
+
+
+def _live_clusters(joined: Iterable[_Member], namespace: str, name: str) -> set[str]:
+    """The exporting clusters the members' live imports of the service name."""
+    found: set[str] = set()
+    for member in joined:
+        live = member.informers["imports"].get(f"{namespace}/{name}")
+        for entry in ((live or {}).get("status") or {}).get("clusters") or []:
+            if isinstance(entry, Mapping) and isinstance(entry.get("cluster"), str):
+                found.add(entry["cluster"])
+    return found
+
+
+def _stamped(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with the digest of what it says (what is written is compared by it, so a
+    field no longer wanted is noticed and applied away)."""
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(text.encode()).hexdigest()[:32]
+    body["metadata"].setdefault("annotations", {})[DIGEST_ANNOTATION] = digest
+    return body
+
+
+def _same(live: Mapping[str, Any] | None, body: Mapping[str, Any]) -> bool:
+    if live is None:
+        return False
+    annotations = (live.get("metadata") or {}).get("annotations") or {}
+    wanted: str = body["metadata"]["annotations"][DIGEST_ANNOTATION]
+    return annotations.get(DIGEST_ANNOTATION) == wanted
 
 
 def _contains(live: Mapping[str, Any] | None, wanted: Mapping[str, Any]) -> bool:

@@ -95,12 +95,16 @@ async def _follow(client: KubeClient, server: DnsServer, *, clock: Clock, stats:
         cluster_id = ""
         while True:
             cluster_id = cluster_id or await _cluster_id(client)
-            zones = _compiled(imports.list(), slices.list(), cluster_id, stats)
+            changed.clear()
+            began = clock.monotonic()
+            zones = await asyncio.to_thread(
+                _compiled, imports.list(), slices.list(), cluster_id, stats
+            )  # a large zone takes seconds: never on the loop that serves TCP and the watches
             if zones is not None:
                 server.update(zones)
-            changed.clear()
             await changed.wait()
-            await clock.sleep(SETTLE)
+            # bursts coalesce, and rebuilds are spaced by what the last one took
+            await clock.sleep(max(SETTLE, clock.monotonic() - began))
 
 
 def _compiled(

@@ -60,7 +60,14 @@ def crds() -> tuple[dict[str, Any], ...]:
 
 
 async def join(client: KubeClient, *, cluster: str, clusterset: str) -> Joined:
-    """Install the CRDs on the member and settle its cluster id."""
+    """Install the CRDs on the member and settle its cluster id; a member of another
+    clusterset is refused before anything is written to it."""
+    member_set = await _read(client, CLUSTERSET_PROPERTY)
+    if member_set and member_set != clusterset:
+        raise JoinError(
+            f"it belongs to clusterset {member_set[:80]!r} ({CLUSTERSET_PROPERTY}), "
+            f"not {clusterset!r}"
+        )
     for crd in crds():
         await _install(client, crd)
     for crd in crds():
@@ -85,9 +92,28 @@ async def _install(client: KubeClient, crd: Mapping[str, Any]) -> None:
         live = await client.get(f"{CRDS}/{name}")
     except NotFound:
         live = None
-    if live is not None and _newer(live, crd):
+    if live is not None and (_newer(live, crd) or _foreign(live, crd)):
         return
     await client.apply(f"{CRDS}/{name}", dict(crd), field_manager=FIELD_MANAGER)
+
+
+def _foreign(live: Mapping[str, Any], ours: Mapping[str, Any]) -> bool:
+    """A CRD we wrote without release labels (the About API's) that someone else installed:
+    theirs to keep."""
+    labels = (ours.get("metadata") or {}).get("labels") or {}
+    if RELEASE_LABEL in labels:
+        return False
+    theirs = (live.get("metadata") or {}).get("labels") or {}
+    return theirs.get("app.kubernetes.io/managed-by") != "flotilla"
+
+
+async def _read(client: KubeClient, name: str) -> str:
+    """The member's property ``name``; "" when it has none (or no ClusterProperty API)."""
+    try:
+        found = await client.get(f"{PROPERTIES}/{name}")
+    except NotFound:
+        return ""
+    return str((found.get("spec") or {}).get("value") or "")
 
 
 def _newer(live: Mapping[str, Any], ours: Mapping[str, Any]) -> bool:

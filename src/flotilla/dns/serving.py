@@ -125,11 +125,16 @@ class DnsServer:
                     async with asyncio.timeout(self._idle):
                         (length,) = _LENGTH.unpack(await reader.readexactly(2))
                         data = await reader.readexactly(length)
-                    response = self.answers.respond(data, udp=False)
+                    try:
+                        response = self.answers.respond(data, udp=False)
+                    except Exception:  # one bad query ends its connection, not the server
+                        log.exception("dns query failed")
+                        break
                     if response is None:
                         break
                     writer.write(_LENGTH.pack(len(response)) + response)
-                    await writer.drain()
+                    async with asyncio.timeout(self._idle):  # a client that never reads
+                        await writer.drain()
             except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
                 pass
             finally:

@@ -127,6 +127,8 @@ def compile_zone(zone: Zone) -> CompiledZone:
 
     def add(owner: dns.name.Name, rdtype: int, ttl: int, rdata: dns.rdata.Rdata) -> None:
         rrset = sets.setdefault(owner, {}).get(rdtype)
+        if rrset is not None and rdtype == dns.rdatatype.CNAME:  # dnspython keeps only the last
+            raise ZoneError(f"{owner}: more than one CNAME")
         if rrset is None:
             rrset = dns.rrset.RRset(owner, dns.rdataclass.IN, dns.rdatatype.RdataType.make(rdtype))
             sets[owner][rdtype] = rrset
@@ -163,9 +165,7 @@ def compile_zone(zone: Zone) -> CompiledZone:
         if not empty.is_subdomain(origin):
             raise ZoneError(f"{origin} name {text[:255]!r}: outside the zone")
         existing.append(empty)
-    for owner, rrsets in sets.items():
-        if dns.rdatatype.CNAME in rrsets and len(rrsets) > 1:
-            raise ZoneError(f"{owner}: a CNAME and other data")
+    _check_cnames(sets)
     for owner in existing:
         parent = owner
         while parent not in names and parent.is_subdomain(origin):
@@ -184,6 +184,13 @@ def compile_zone(zone: Zone) -> CompiledZone:
         soa=soa_rrset,
         negative_soa=negative,
     )
+
+
+def _check_cnames(sets: Mapping[dns.name.Name, Mapping[int, dns.rrset.RRset]]) -> None:
+    for owner, rrsets in sets.items():
+        cname = rrsets.get(dns.rdatatype.CNAME)
+        if cname is not None and len(rrsets) > 1:
+            raise ZoneError(f"{owner}: a CNAME and other data")
 
 
 def _rdata(origin: dns.name.Name, rdtype: str, text: str, where: str) -> dns.rdata.Rdata:

@@ -13,7 +13,7 @@ import dns.rdataclass
 import dns.rdatatype
 import pytest
 
-from flotilla.dns import answer
+from flotilla.dns import Record, Zone, answer, compile_zones
 from tests.unit.dns.zonedata import zones
 
 ZONES = zones()
@@ -119,3 +119,11 @@ def test_other_opcodes_and_classes() -> None:
     assert answer(query, ZONES).rcode() == dns.rcode.NOTIMP
     chaos = dns.message.make_query("version.bind", "TXT", dns.rdataclass.CH)
     assert answer(chaos, ZONES).rcode() == dns.rcode.REFUSED
+
+
+def test_a_cname_loop_is_answered_once() -> None:
+    looped = compile_zones(
+        [Zone("loop.test", [Record("a", "CNAME", "b"), Record("b", "CNAME", "a")])]
+    )
+    response = answer(dns.message.make_query("a.loop.test", "A"), looped)
+    assert len(response.answer) == 2

@@ -95,6 +95,15 @@ def test_kept_answers_are_used_and_what_must_be_truncated_is_not() -> None:
     assert fits is not None and not dns.message.from_wire(fits).flags & dns.flags.TC
 
 
+def test_padding_asked_for_gives_the_same_bytes_on_both_paths() -> None:
+    padding = dns.edns.GenericOption(dns.edns.OptionType.PADDING, b"\x00" * 16)
+    query = dns.message.make_query(
+        "many.shop.svc.clusterset.local", "A", use_edns=0, payload=1232, options=[padding]
+    )
+    data = query.to_wire()
+    assert Answers(ZONES).respond(data, udp=True) == complete(data, udp=True)
+
+
 def test_a_cookie_takes_the_fast_path_and_client_subnet_the_complete_one() -> None:
     answers = Answers(zones())
     cookie = dns.edns.GenericOption(dns.edns.OptionType.COOKIE, b"\x01" * 8)

@@ -15,6 +15,7 @@ from flotilla.dns import zones as zones_module
     [
         ([Record("web.example.org.", "A", "10.0.0.1")], "outside the zone"),
         ([Record("a", "CNAME", "b"), Record("a", "A", "10.0.0.1")], "a CNAME and other data"),
+        ([Record("a", "CNAME", "b"), Record("a", "CNAME", "c")], "more than one CNAME"),
         ([Record("a", "A", "not-an-address")], "record 0 .*'not-an-address'"),
         ([Record("a", "SOA", "ns hostmaster 1 2 3 4 5")], "not a type a record may have"),
         ([Record("a", "NOPE", "x")], "record 0"),
