@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flotilla.hub.manifests import IMAGE, RUN_AS_USER
+from flotilla.hub.manifests import CONTAINER_SECURITY, IMAGE, POD_SECURITY
 
 NAMESPACE = "flotilla-system"
 NAME = "flotilla-clusterset-dns"
@@ -91,11 +91,7 @@ def _deployment(meta: dict[str, Any]) -> dict[str, Any]:
         "readinessProbe": probe,
         "livenessProbe": probe,
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": dict(CONTAINER_SECURITY),
     }
     return {
         "apiVersion": "apps/v1",
@@ -108,12 +104,7 @@ def _deployment(meta: dict[str, Any]) -> dict[str, Any]:
                 "metadata": {"labels": LABELS},
                 "spec": {
                     "serviceAccountName": NAME,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": RUN_AS_USER,
-                        "runAsGroup": RUN_AS_USER,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
+                    "securityContext": dict(POD_SECURITY),
                     "containers": [container],
                 },
             },

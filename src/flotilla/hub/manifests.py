@@ -60,6 +60,20 @@ _RBAC = "rbac.authorization.k8s.io"
 _READ = ["get", "list", "watch"]
 
 
+POD_SECURITY = {
+    "runAsNonRoot": True,
+    "runAsUser": RUN_AS_USER,
+    "runAsGroup": RUN_AS_USER,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""Pod Security ``restricted``, for every pod Flotilla ships."""
+CONTAINER_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+
+
 def hub_manifests() -> list[dict[str, Any]]:
     """What ``hub install`` applies: CRDs and the system namespace."""
     restricted = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in _PSA_MODES}
@@ -304,11 +318,7 @@ def _deployment(metadata: dict[str, Any]) -> dict[str, Any]:
             "requests": {"cpu": "100m", "memory": "128Mi"},
             "limits": {"memory": "512Mi"},
         },
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": dict(CONTAINER_SECURITY),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
     return {
@@ -322,12 +332,7 @@ def _deployment(metadata: dict[str, Any]) -> dict[str, Any]:
                 "metadata": {"labels": LABELS},
                 "spec": {
                     "serviceAccountName": CONTROLLER,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": RUN_AS_USER,
-                        "runAsGroup": RUN_AS_USER,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
+                    "securityContext": dict(POD_SECURITY),
                     "containers": [container],
                     "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
                     # Two replicas on two nodes where there are two; one node still runs both.
