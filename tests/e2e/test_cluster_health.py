@@ -64,7 +64,12 @@ async def test_members_become_ready_with_version_and_capacity(
         assert status["allocatable"]["cpu"] == str(16 * member.nodes)
         assert status["apiLatencyMs"] >= 0
         assert _condition(cluster, "Reachable")["status"] == "True"
-    assert 'flotilla_cluster_ready{cluster="' in controller.metrics()
+
+    # Ready may be an earlier controller's write: this one's gauge comes with its first probe
+    async def probed() -> bool:
+        return 'flotilla_cluster_ready{cluster="' in controller.metrics()
+
+    await eventually(probed, timeout=30, what="this controller's flotilla_cluster_ready")
 
 
 @pytest.mark.parametrize("fault", ["crash", "hang"])
