@@ -55,6 +55,10 @@ def address(fleet: LocalFleet, cluster: str) -> str:
     return next(m.address for m in fleet.members if m.name == cluster)
 
 
+def echo(fleet: LocalFleet, cluster: str) -> str:
+    return next(m.echo_address for m in fleet.members if m.name == cluster)
+
+
 async def ask(
     fleet: LocalFleet, cluster: str, name: str, rdtype: str = "A", *, tcp: bool = False
 ) -> dns.message.Message:
@@ -349,18 +353,18 @@ async def test_connectivity_test_resolves_and_reaches_every_pair(
     assert sorted(pairs) == sorted((a, b) for a in MEMBERS for b in MEMBERS if a != b)
     for (_, target), pair in pairs.items():
         assert pair["ok"], pair
-        assert pair["addresses"] == [address(fleet, target)]
+        assert pair["addresses"] == [echo(fleet, target)]
         assert pair["connectMs"] >= 0
     assert all(report["members"][m]["apiLatencyMs"] for m in MEMBERS)
     # ap-south's echo server gone: every pair to it fails, by name, and the exit code says so
     killed = await asyncio.create_subprocess_exec(
-        "pkill", "-f", f"--listen={address(fleet, SOUTH)}:8079"
+        "pkill", "-f", "--", f"--listen={echo(fleet, SOUTH)}:8079"
     )
     await killed.wait()
     try:
         broken = fleet.flotilla("connectivity", "test", "--to", SOUTH, "--timeout", "20")
         assert broken.returncode == 1, broken.stdout
-        assert f"failed: us-east -> ap-south: cannot connect to {address(fleet, SOUTH)}:8079" in (
+        assert f"failed: us-east -> ap-south: cannot connect to {echo(fleet, SOUTH)}:8079" in (
             broken.stderr
         )
     finally:

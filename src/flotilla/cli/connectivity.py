@@ -276,9 +276,9 @@ def _print(report: dict[str, Any]) -> None:
                 line.append("-")
             elif pair["ok"]:
                 reached = f", {pair['connectMs']} ms" if "connectMs" in pair else ""
-                line.append(f"[green]ok[/green] {pair['resolvedMs']} ms{reached}")
+                line.append(f"ok {pair['resolvedMs']} ms{reached}")
             else:
-                line.append("[red]FAIL[/red]")
+                line.append("FAIL")
         row(table, source, *line)
     console.print(table)
     latency = columns("MEMBER", "API MS", "DNS", "DNS MS")

@@ -13,7 +13,8 @@ Choices worth knowing:
 - ``clusterset-dns`` is Flotilla's own data plane (``flotilla dns serve``): each member
   answers for ``clusterset.local`` on its address, port 53, reading only that member. It is
   this Python's ``flotilla``, not a built binary; so is ``connectivity-echo`` (the backend
-  of ``flotilla connectivity test``'s test service, on the member's address).
+  of ``flotilla connectivity test``'s test service, on an address of the member's pod range
+  put on the loopback interface: EndpointSlices refuse loopback addresses).
 """
 
 from __future__ import annotations
@@ -206,7 +207,7 @@ def _connectivity_echo(
     return [
         "connectivity",
         "serve",
-        f"--listen={cluster.address}:{ECHO_PORT}",
+        f"--listen={cluster.echo_address}:{ECHO_PORT}",
         f"--name={cluster.name}",
     ]
 

@@ -22,6 +22,7 @@ import functools
 import json
 import shutil
 import signal
+import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from flotilla.clusters.registry import cluster_path
 from flotilla.devfleet import processes
 from flotilla.devfleet.binaries import find_binaries
 from flotilla.devfleet.components import (
+    CONNECTIVITY_ECHO,
     ClusterLayout,
     command_line,
     components,
@@ -297,7 +299,7 @@ class Fleet:
         connectivity test)."""
         annotations = {
             CLUSTERSET_DNS_ANNOTATION: f"{member.address}:{DNS_PORT}",
-            CONNECTIVITY_ECHO_ANNOTATION: f"{member.address}:{ECHO_PORT}",
+            CONNECTIVITY_ECHO_ANNOTATION: f"{member.echo_address}:{ECHO_PORT}",
         }
         await hub.merge_patch(cluster_path(member.name), {"metadata": {"annotations": annotations}})
 
@@ -319,6 +321,8 @@ class Fleet:
             if current is ProcessState.RUNNING:
                 continue
             self._check_ports(cluster, component)
+            if component == CONNECTIVITY_ECHO and not self._on_loopback(cluster):
+                continue
             argv = command_line(component, cluster, layout, binaries)
             self._progress(cluster.name, f"starting {component}")
             records[component] = processes.spawn(argv, log=layout.log(component))
@@ -345,6 +349,30 @@ class Fleet:
             self._save()
             await asyncio.sleep(SETTLE_SECONDS)
         self._progress(cluster.name, "ready")
+
+    def _on_loopback(self, cluster: LocalCluster) -> bool:
+        """Put the member's echo address on ``lo`` (root); False, said once, when it cannot."""
+        address = cluster.echo_address
+        shown = subprocess.run(
+            ["ip", "-o", "-4", "addr", "show", "dev", "lo"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if f" {address}/" in shown.stdout:
+            return True
+        added = subprocess.run(
+            ["ip", "addr", "add", f"{address}/32", "dev", "lo"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if added.returncode != 0:
+            self._progress(
+                cluster.name,
+                f"cannot put {address} on lo ({added.stderr.strip()[:100]}): no echo server, "
+                "so `connectivity test` resolves without connecting",
+            )
+            return False
+        return True
 
     def _check_ports(self, cluster: LocalCluster, component: str) -> None:
         for owner, port in cluster.ports.items():

@@ -25,7 +25,8 @@ SCHEDULER_PORT = 10259
 DNS_PORT = 53
 """Each member's clusterset.local DNS, UDP and TCP, on its own address."""
 ECHO_PORT = 8079
-"""Each member's echo server, the backend of ``flotilla connectivity test``."""
+"""Each member's echo server, the backend of ``flotilla connectivity test``, on its
+``echo_address``."""
 
 Role = Literal["hub", "member"]
 
@@ -72,6 +73,12 @@ class LocalCluster:
         return f"10.{96 + self.index}.0.0/16"
 
     @property
+    def echo_address(self) -> str:
+        """Where the member's echo server listens: the last address of its pod range, put on
+        the loopback interface (an EndpointSlice may not hold a 127.0.0.0/8 address)."""
+        return str(ipaddress.ip_network(self.pod_cidr).broadcast_address - 1)
+
+    @property
     def pod_cidr(self) -> str:
         return f"10.{self.index}.0.0/16"
 
@@ -91,7 +98,6 @@ class LocalCluster:
         if self.role == "member":
             ports["kube-scheduler"] = SCHEDULER_PORT
             ports["clusterset-dns"] = DNS_PORT
-            ports["connectivity-echo"] = ECHO_PORT
         return ports
 
 

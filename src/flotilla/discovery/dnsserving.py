@@ -100,11 +100,12 @@ async def _follow(client: KubeClient, server: DnsServer, *, clock: Clock, stats:
             zones = await asyncio.to_thread(
                 _compiled, imports.list(), slices.list(), cluster_id, stats
             )  # a large zone takes seconds: never on the loop that serves TCP and the watches
+            took = clock.monotonic() - began
             if zones is not None:
                 server.update(zones)
             await changed.wait()
             # bursts coalesce, and rebuilds are spaced by what the last one took
-            await clock.sleep(max(SETTLE, clock.monotonic() - began))
+            await clock.sleep(max(SETTLE, took))
 
 
 def _compiled(
