@@ -356,6 +356,11 @@ async def test_connectivity_test_resolves_and_reaches_every_pair(
         assert pair["addresses"] == [echo(fleet, target)]
         assert pair["connectMs"] >= 0
     assert all(report["members"][m]["apiLatencyMs"] for m in MEMBERS)
+    one = fleet.flotilla("connectivity", "test", "--from", EAST, "--to", WEST, "-o", "json")
+    assert one.returncode == 0, one.stderr
+    assert [(p["from"], p["to"], p["ok"]) for p in json.loads(one.stdout)["pairs"]] == [
+        (EAST, WEST, True)
+    ]
     # ap-south's echo server gone: every pair to it fails, by name, and the exit code says so
     killed = await asyncio.create_subprocess_exec(
         "pkill", "-f", "--", f"--listen={echo(fleet, SOUTH)}:8079"

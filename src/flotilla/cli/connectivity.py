@@ -1,18 +1,20 @@
 """``flotilla connectivity``: the clusterset tried end to end, as ``cilium connectivity test``.
 
 ``test`` exports a test service ``echo-<cluster>`` from every target member (a headless,
-selector-less Service whose one endpoint is the member's echo server), then, from every
-source member's point of view: its DNS resolves each other member's test service to that
-member's endpoint, and a TCP connection to it is answered by that member's echo server.
+selector-less Service whose one endpoint is the member's echo server), then checks, for
+every source member, that its DNS resolves each other member's test service to that
+member's endpoint, and that a TCP connection to that endpoint (from where the CLI runs:
+the CLI is not inside the source member) is answered by the target's echo server.
 It prints a matrix (source rows, target columns) with the time each took, the members' API
 and DNS latency, ``-o json`` for machines, and exits 1 naming every failing pair. The test
-objects are deleted afterwards (``--keep`` leaves them).
+namespace ``flotilla-connectivity`` is deleted afterwards on every member (``--keep``
+leaves it).
 
 Where a member's DNS and echo server answer comes from its Cluster's annotations
 (``flotilla.io/clusterset-dns``, ``flotilla.io/connectivity-echo``; the local fleet sets
 both and runs ``flotilla connectivity serve`` on each member); a member without an echo
-server is resolved but not connected to. ``serve`` is that echo server: it answers every
-connection with ``flotilla-echo <cluster>``.
+server is exported as a ClusterSetIP service: resolved, not connected to. ``serve`` is that
+echo server: it answers every connection with ``flotilla-echo <cluster>``.
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ async def _run(
 ) -> dict[str, Any]:
     async with target.client() as hub:
         clusters = {c["metadata"]["name"]: c for c in await list_clusters(hub)}
-        unknown = sorted(set(sources) | set(targets) - set(clusters))
+        unknown = sorted((set(sources) | set(targets)) - set(clusters))
         if unknown:
             raise click.UsageError(f"no such cluster: {', '.join(unknown)}")
         froms = list(sources) or sorted(clusters)
@@ -118,18 +120,25 @@ async def _run(
         }
         for name, client in clients.items():
             members_info[name] = {"apiLatencyMs": await _api_latency(client)}
+        unexported: dict[str, str] = {}
         try:
             for name in tos:
-                await _export(
-                    clients, name, _annotation(clusters[name], CONNECTIVITY_ECHO_ANNOTATION)
-                )
+                echo = _annotation(clusters[name], CONNECTIVITY_ECHO_ANNOTATION)
+                try:
+                    await _export(clients, name, echo)
+                except KubeError as exc:  # that member's column fails; the others are tried
+                    unexported[name] = f"the test service could not be exported: {str(exc)[:200]}"
             pairs = await asyncio.gather(
-                *(_pair(clusters, a, b, timeout=timeout) for a in froms for b in tos if a != b)
+                *(
+                    _pair(clusters, a, b, timeout=timeout, unexported=unexported.get(b))
+                    for a in froms
+                    for b in tos
+                    if a != b
+                )
             )
         finally:
             if not keep:
-                for name in tos:
-                    await _unexport(clients, name)
+                await _clean_up(clients)
     for name, info in members_info.items():
         where = _annotation(clusters[name], CLUSTERSET_DNS_ANNOTATION)
         info["dns"] = where
@@ -167,18 +176,18 @@ async def _dns_latency(where: str) -> float | None:
 async def _export(clients: dict[str, KubeClient], name: str, echo: str) -> None:
     """``echo-<name>`` exported from ``name``; the namespace on every member (imports)."""
     for client in clients.values():
-        with contextlib.suppress(Conflict):
-            await client.create(
-                resource_path("v1", "namespaces"),
-                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
-            )
+        await _fresh_namespace(client)
     client = clients[name]
     service = f"echo-{name}"
     host, _, port = echo.rpartition(":")
+    # With an echo server: headless, its address is the answer; without one: a clusterset
+    # IP, resolved but not connected to.
+    spec: dict[str, Any] = {"ports": [{"name": "echo", "port": int(port or 8079)}]}
+    if host:
+        spec["clusterIP"] = "None"
     body_service = {
         "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": service, "namespace": NAMESPACE},
-        "spec": {"clusterIP": "None", "ports": [{"name": "echo", "port": int(port or 8079)}]},
+        "metadata": {"name": service, "namespace": NAMESPACE}, "spec": spec,
     }  # fmt: skip
     await _apply(client, "v1", "services", body_service)
     if host:
@@ -196,30 +205,50 @@ async def _export(clients: dict[str, KubeClient], name: str, echo: str) -> None:
     await _apply(client, MCS, "serviceexports", export)
 
 
+async def _fresh_namespace(client: KubeClient) -> None:
+    """The test namespace, created; one of an earlier run still going away is waited for."""
+    path = resource_path("v1", "namespaces", name=NAMESPACE)
+    for _ in range(150):
+        try:
+            found = await client.get(path)
+        except NotFound:
+            with contextlib.suppress(Conflict):
+                await client.create(
+                    resource_path("v1", "namespaces"),
+                    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
+                )
+            continue
+        if (found.get("status") or {}).get("phase") != "Terminating":
+            return
+        await asyncio.sleep(0.2)
+    raise KubeError(f"namespace {NAMESPACE} is still being deleted")
+
+
 async def _apply(client: KubeClient, api_version: str, plural: str, body: dict[str, Any]) -> None:
     meta = body["metadata"]
     path = resource_path(api_version, plural, namespace=meta["namespace"], name=meta["name"])
     await client.apply(path, body, field_manager=FIELD_MANAGER)
 
 
-async def _unexport(clients: dict[str, KubeClient], name: str) -> None:
-    client = clients[name]
-    service = f"echo-{name}"
-    for api_version, plural in (
-        (MCS, "serviceexports"),
-        ("discovery.k8s.io/v1", "endpointslices"),
-        ("v1", "services"),
-    ):
-        with contextlib.suppress(NotFound, KubeError):
-            await client.delete(
-                resource_path(api_version, plural, namespace=NAMESPACE, name=service)
-            )
+async def _clean_up(clients: dict[str, KubeClient]) -> None:
+    """The test namespace, ours alone, deleted on every member (with the test objects)."""
+    for client in clients.values():
+        with contextlib.suppress(KubeError):
+            await client.delete(resource_path("v1", "namespaces", name=NAMESPACE))
 
 
 async def _pair(
-    clusters: dict[str, dict[str, Any]], source: str, target: str, *, timeout: float
+    clusters: dict[str, dict[str, Any]],
+    source: str,
+    target: str,
+    *,
+    timeout: float,
+    unexported: str | None,
 ) -> dict[str, Any]:
     result: dict[str, Any] = {"from": source, "to": target, "ok": False}
+    if unexported:
+        result["error"] = unexported
+        return result
     where = _annotation(clusters[source], CLUSTERSET_DNS_ANNOTATION)
     if not where:
         result["error"] = f"{source}'s DNS address is not known ({CLUSTERSET_DNS_ANNOTATION})"

@@ -297,9 +297,10 @@ class Fleet:
     async def _annotate_dns(self, hub: KubeClient, member: LocalCluster) -> None:
         """Say on its Cluster where the member's DNS and echo server answer (mesh status,
         connectivity test)."""
+        echo = f"{member.echo_address}:{ECHO_PORT}" if _has_loopback(member.echo_address) else None
         annotations = {
             CLUSTERSET_DNS_ANNOTATION: f"{member.address}:{DNS_PORT}",
-            CONNECTIVITY_ECHO_ANNOTATION: f"{member.echo_address}:{ECHO_PORT}",
+            CONNECTIVITY_ECHO_ANNOTATION: echo,  # None removes it
         }
         await hub.merge_patch(cluster_path(member.name), {"metadata": {"annotations": annotations}})
 
@@ -353,23 +354,21 @@ class Fleet:
     def _on_loopback(self, cluster: LocalCluster) -> bool:
         """Put the member's echo address on ``lo`` (root); False, said once, when it cannot."""
         address = cluster.echo_address
-        shown = subprocess.run(
-            ["ip", "-o", "-4", "addr", "show", "dev", "lo"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if f" {address}/" in shown.stdout:
+        if _has_loopback(address):
             return True
-        added = subprocess.run(
-            ["ip", "addr", "add", f"{address}/32", "dev", "lo"],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if added.returncode != 0:
+        try:
+            added = subprocess.run(
+                ["ip", "addr", "add", f"{address}/32", "dev", "lo"],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            why = added.stderr.strip()[:100] if added.returncode else ""
+        except OSError as exc:  # no `ip` here
+            why = exc.strerror or type(exc).__name__
+        if why:
             self._progress(
                 cluster.name,
-                f"cannot put {address} on lo ({added.stderr.strip()[:100]}): no echo server, "
-                "so `connectivity test` resolves without connecting",
+                f"cannot put {address} on lo ({why}): no echo server, so `connectivity test` "
+                "resolves its test service without connecting",
             )
             return False
         return True
@@ -543,6 +542,17 @@ class Fleet:
             else:
                 self._save()
         return len(running)
+
+
+def _has_loopback(address: str) -> bool:
+    try:
+        shown = subprocess.run(
+            ["ip", "-o", "-4", "addr", "show", "dev", "lo"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    except OSError:
+        return False
+    return f" {address}/" in shown.stdout
 
 
 async def _retry(call: Callable[[], Any], *, what: str, timeout: float = READY_TIMEOUT) -> Any:

@@ -115,6 +115,12 @@ class DiscoveryController:
         self._joined: dict[str, _Member] = {}
         self.problems: dict[str, str] = {}
         """Members that could not join, and why."""
+        self._refused: set[str] = set()
+        """Members that will not join until changed (not 'unsure': they hold nothing of ours)."""
+        self._ids: dict[str, str] = {}
+        """Cluster name -> the id it joined with, kept while it is out of sight."""
+        self._written: dict[tuple[str, str], str] = {}
+        """(cluster, object path) -> the resourceVersion our last write gave it."""
         self._ips: dict[tuple[str, str], tuple[str, ...]] = {}
         self._handled: weakref.WeakSet[Informer] = weakref.WeakSet()
         self.queue: WorkQueue[Key] = WorkQueue(clock=clock, name="discovery")
@@ -134,13 +140,14 @@ class DiscoveryController:
             await controller.run()
 
     async def _reconcile(self, key: Key) -> Result:
+        if key[0] == "resync":  # level-based: every service looked at again now and then
+            if self._leading():
+                self._enqueue_all()
+            return Result(requeue_after=RESYNC)
         if not self._leading():
             return Result()
         if key[0] == "join":
             return await self._join(key[1])
-        if key[0] == "resync":  # level-based: every service looked at again now and then
-            self._enqueue_all()
-            return Result(requeue_after=RESYNC)
         return await self._sync(key[1], key[2])
 
     # -- joining --------------------------------------------------------------------------
@@ -153,15 +160,22 @@ class DiscoveryController:
         try:
             joined = await joining.join(client, cluster=cluster, clusterset=self._clusterset)
         except joining.JoinError as exc:
-            self._refuse(cluster, str(exc))
+            self._refuse(cluster, str(exc), permanent=exc.permanent)
             return Result(requeue_after=JOIN_RETRY)
         created = self._registered().get(cluster, "")
         for other in self._joined.values():
             if other.cluster != cluster and other.cluster_id == joined.cluster_id:
                 if (other.created, other.cluster) <= (created, cluster):
-                    self._refuse(cluster, f"cluster id {joined.cluster_id!r} is {other.cluster}'s")
+                    self._refuse(
+                        cluster, f"cluster id {joined.cluster_id!r} is {other.cluster}'s",
+                        permanent=True,
+                    )  # fmt: skip
                     return Result(requeue_after=JOIN_RETRY)
-                self._refuse(other.cluster, f"cluster id {joined.cluster_id!r} is {cluster}'s")
+                self._refuse(
+                    other.cluster,
+                    f"cluster id {joined.cluster_id!r} is {cluster}'s",
+                    permanent=True,
+                )
                 self._joined.pop(other.cluster, None)
         member = _Member(cluster, joined.cluster_id, created)
         ours = f"{MANAGED_BY_LABEL}={MANAGED_BY},{HUB_LABEL}={self._hub_id()}"
@@ -192,6 +206,8 @@ class DiscoveryController:
                 self._refuse(cluster, f"cannot watch {informer.path}: {type(exc).__name__}")
                 return Result(requeue_after=JOIN_RETRY)
         self.problems.pop(cluster, None)
+        self._refused.discard(cluster)
+        self._ids[cluster] = joined.cluster_id
         self._joined[cluster] = member
         logger.info(
             "member joined the clusterset",
@@ -200,7 +216,9 @@ class DiscoveryController:
         self._enqueue_all()
         return Result()
 
-    def _refuse(self, cluster: str, reason: str) -> None:
+    def _refuse(self, cluster: str, reason: str, *, permanent: bool = False) -> None:
+        if permanent:
+            self._refused.add(cluster)
         if self.problems.get(cluster) != reason:
             logger.warning("member not joined", extra={"cluster": cluster, "error": reason})
         self.problems[cluster] = reason
@@ -250,14 +268,20 @@ class DiscoveryController:
         joined = [m for m in self._joined.values() if self._members.client(m.cluster)]
         joined_names = {m.cluster for m in joined}
         # registered members not joined now, and not refused for good: what they hold is unknown
-        unsure = {c for c in self._registered() if c not in joined_names and c not in self.problems}
+        registered = self._registered()
+        unsure = {c for c in registered if c not in joined_names and c not in self._refused}
         known = {m.cluster_id for m in joined}
         exports = [e for m in joined if (e := _export_of(m, namespace, name)) is not None]
         derivation = derive(exports)
         live = _live_clusters(joined, namespace, name)
-        if unsure and live - known:
+        out_of_sight = {self._ids[c] for c in unsure if c in self._ids}
+        never_seen = any(c not in self._ids for c in unsure)
+        missing = live - known
+        if missing & out_of_sight or (missing and never_seen):
             # An exporter of the live import is out of sight: what it would say is unknown, so
-            # the import stays as it is (the KEP: the oldest keeps winning, traffic undisturbed).
+            # the import stays as it is (the KEP: the oldest keeps winning, traffic undisturbed);
+            # the slices of the exporters in sight are still kept up to date.
+            await self._refresh_slices(joined, namespace, name, known)
             await self._write_export_states(joined, namespace, name, derivation, written=False)
             return Result(requeue_after=JOIN_RETRY)
         if derivation.derived is None:
@@ -357,8 +381,10 @@ class DiscoveryController:
                 raise KubeError(f"a ServiceImport {namespace}/{name} that is not this hub's")
             live = foreign
         body = _stamped(self._import_body(member, namespace, name, derived, ips))
-        if not _same(live, body):
-            live = await client.apply(path, body, field_manager=FIELD_MANAGER)
+        if not self._same(member, path, live, body):
+            live = self._wrote(
+                member, path, await client.apply(path, body, field_manager=FIELD_MANAGER)
+            )
         status = {
             "apiVersion": MCS,
             "kind": "ServiceImport",
@@ -369,8 +395,25 @@ class DiscoveryController:
             },
         }
         if not _contains(live, status):
-            await client.apply(f"{path}/status", status, field_manager=FIELD_MANAGER)
+            live = self._wrote(member, path, await client.apply(
+                f"{path}/status", status, field_manager=FIELD_MANAGER
+            ))  # fmt: skip
         assert live is not None
+        await self._write_slices(member, namespace, name, live, sources=sources, known=known)
+
+    async def _write_slices(
+        self,
+        member: _Member,
+        namespace: str,
+        name: str,
+        live: Mapping[str, Any],
+        *,
+        sources: list[Source],
+        known: set[str] | None,
+    ) -> None:
+        client = self._members.client(member.cluster)
+        if client is None:
+            return
         owner = {
             "apiVersion": MCS,
             "kind": "ServiceImport",
@@ -389,12 +432,55 @@ class DiscoveryController:
             _stamped(one)
             slice_name = one["metadata"]["name"]
             names.add(slice_name)
-            if not _same(current.get(slice_name), one):
-                slice_path = resource_path(
-                    "discovery.k8s.io/v1", "endpointslices", namespace=namespace, name=slice_name
-                )
-                await client.apply(slice_path, one, field_manager=FIELD_MANAGER)
+            slice_path = resource_path(
+                "discovery.k8s.io/v1", "endpointslices", namespace=namespace, name=slice_name
+            )
+            if not self._same(member, slice_path, current.get(slice_name), one):
+                self._wrote(member, slice_path, await client.apply(
+                    slice_path, one, field_manager=FIELD_MANAGER
+                ))  # fmt: skip
         await self._prune_slices(member, namespace, name, wanted=names, known=known)
+
+    async def _refresh_slices(
+        self, joined: list[_Member], namespace: str, name: str, known: set[str]
+    ) -> None:
+        """While the import is left as it is: the in-sight exporters' slices, up to date."""
+        sources = [
+            Source(m.cluster_id, _source_slices(m, namespace, name), _shared(m, namespace, name))
+            for m in joined
+            if _export_of(m, namespace, name) is not None
+        ]
+        for member in joined:
+            live = member.informers["imports"].get(f"{namespace}/{name}")
+            if live is not None and _has_namespace(member, namespace):
+                try:
+                    await self._write_slices(
+                        member, namespace, name, live, sources=sources, known=known
+                    )
+                except KubeError as exc:
+                    logger.warning(
+                        "slices not written",
+                        extra={"cluster": member.cluster, "error": str(exc)[:300]},
+                    )
+
+    def _same(
+        self, member: _Member, path: str, live: Mapping[str, Any] | None, body: Mapping[str, Any]
+    ) -> bool:
+        """Whether ``live`` is what we last wrote of ``body``: the same digest, and (when we
+        remember our write) not changed by anyone since, so an edit is written back."""
+        if not _same(live, body):
+            return False
+        assert live is not None
+        written = self._written.get((member.cluster, path))
+        return written is None or written == (live.get("metadata") or {}).get("resourceVersion")
+
+    def _wrote(self, member: _Member, path: str, answer: Any) -> Any:
+        version = ((answer or {}).get("metadata") or {}).get("resourceVersion")
+        if isinstance(version, str):
+            self._written[(member.cluster, path)] = version
+        if len(self._written) > 100_000:  # bounded: forgetting only costs a write
+            self._written.clear()
+        return answer
 
     def _imported(self, member: _Member, namespace: str, name: str) -> dict[str, dict[str, Any]]:
         return {

@@ -39,7 +39,13 @@ _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 class JoinError(Exception):
-    """A member that cannot be part of the clusterset, and why."""
+    """A member that cannot be part of the clusterset, and why. ``permanent``: it will not
+    join until someone changes it (another clusterset, a bad id); otherwise it may next time
+    (a CRD slow to be Established, a failed write)."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,8 @@ async def join(client: KubeClient, *, cluster: str, clusterset: str) -> Joined:
     if member_set and member_set != clusterset:
         raise JoinError(
             f"it belongs to clusterset {member_set[:80]!r} ({CLUSTERSET_PROPERTY}), "
-            f"not {clusterset!r}"
+            f"not {clusterset!r}",
+            permanent=True,
         )
     for crd in crds():
         await _install(client, crd)
@@ -75,13 +82,15 @@ async def join(client: KubeClient, *, cluster: str, clusterset: str) -> Joined:
     cluster_id = await _property(client, CLUSTER_ID_PROPERTY, cluster, mutable=False)
     if not _LABEL.fullmatch(cluster_id):
         raise JoinError(
-            f"its cluster id {cluster_id[:80]!r} ({CLUSTER_ID_PROPERTY}) is not one DNS label"
+            f"its cluster id {cluster_id[:80]!r} ({CLUSTER_ID_PROPERTY}) is not one DNS label",
+            permanent=True,
         )
     member_set = await _property(client, CLUSTERSET_PROPERTY, clusterset, mutable=False)
     if member_set != clusterset:
         raise JoinError(
             f"it belongs to clusterset {member_set[:80]!r} ({CLUSTERSET_PROPERTY}), "
-            f"not {clusterset!r}"
+            f"not {clusterset!r}",
+            permanent=True,
         )
     return Joined(cluster, cluster_id)
 
