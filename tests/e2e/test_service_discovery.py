@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -280,6 +281,35 @@ async def test_headless_imports_answer_every_ready_endpoint_with_per_endpoint_na
         return values(await ask(fleet, SOUTH, name)) == ["10.1.0.11", "10.1.0.12", "10.2.0.21"]
 
     await eventually(three, timeout=10, what="db-1 answered once ready")
+
+
+async def test_a_member_without_the_namespace_imports_once_it_has_it(
+    fleet: LocalFleet, discovering: ControllerProcess
+) -> None:
+    ns = f"e2e-part-{uuid.uuid4().hex[:6]}"
+    body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+    try:
+        for member in (EAST, WEST):
+            async with fleet.client(member) as client:
+                await client.create(resource_path("v1", "namespaces"), body)
+        await apply(fleet, EAST, service(ns, "web"))
+        await apply(fleet, EAST, export(ns, "web"))
+        await eventually(lambda: get_import(fleet, WEST, ns, "web"), timeout=30, what="in eu-west")
+        assert await get_import(fleet, SOUTH, ns, "web") is None  # no namespace, no import
+        name = f"web.{ns}.svc.clusterset.local"
+        assert (await ask(fleet, SOUTH, name)).rcode() == dns.rcode.NXDOMAIN
+        async with fleet.client(SOUTH) as client:
+            await client.create(resource_path("v1", "namespaces"), body)
+
+        async def imported() -> bool:
+            return bool(values(await ask(fleet, SOUTH, name)))
+
+        await eventually(imported, timeout=30, what="ap-south imports once it has the namespace")
+    finally:
+        for member in MEMBERS:
+            async with fleet.client(member) as client:
+                with contextlib.suppress(NotFound):
+                    await client.delete(resource_path("v1", "namespaces", name=ns))
 
 
 async def test_bad_exports_are_not_valid_and_import_nothing(
