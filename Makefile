@@ -22,9 +22,10 @@ binaries:
 	hack/build.sh
 
 # Debian packages the end-to-end tests run: sshd serves git over ssh (tests/gitservers.py).
-# openssh-server: the git servers of the GitOps tests; bind9, bind9-dnsutils (dig) and
-# dnsperf: the DNS benchmarks beside BIND9 (bench/dns_servers.py).
-PACKAGES_NEEDED = /usr/sbin/sshd:openssh-server /usr/sbin/named:bind9 /usr/bin/dig:bind9-dnsutils \
+# openssh-server: the git servers of the GitOps tests; iproute2 (ip): the local fleet's echo
+# servers on lo (connectivity test); bind9, bind9-dnsutils (dig) and dnsperf: the DNS
+# benchmarks beside BIND9 (bench/dns_servers.py).
+PACKAGES_NEEDED = /usr/sbin/sshd:openssh-server /usr/sbin/ip:iproute2 /usr/sbin/named:bind9 /usr/bin/dig:bind9-dnsutils \
   /usr/bin/dnsperf:dnsperf
 packages:
 	@missing=""; for pair in $(PACKAGES_NEEDED); do \

@@ -17,6 +17,12 @@ What is unsure deletes nothing: while a registered member is not joined (unreach
 yet connected), an import is never deleted for lack of exports, and the slices whose
 source is that member are left as they are. A ServiceImport or slice that is not ours (no
 ``flotilla.io/managed-by``: another MCS implementation's) is never written over.
+
+Why one module of ~760 lines: joining a member, one service's sync and its writes share the
+per-member informers and what the controller remembers between passes (cluster ids, refusals,
+the resourceVersions of its writes, the clusterset IPs); the KEP's rules, the allocation, the
+mirroring and the zone are pure modules beside it. The next cut: joining and the member
+bookkeeping in a module of their own.
 """
 
 from __future__ import annotations

@@ -79,13 +79,13 @@ async def join(client: KubeClient, *, cluster: str, clusterset: str) -> Joined:
         await _install(client, crd)
     for crd in crds():
         await _established(client, crd["metadata"]["name"])
-    cluster_id = await _property(client, CLUSTER_ID_PROPERTY, cluster, mutable=False)
+    cluster_id = await _property(client, CLUSTER_ID_PROPERTY, cluster)
     if not _LABEL.fullmatch(cluster_id):
         raise JoinError(
             f"its cluster id {cluster_id[:80]!r} ({CLUSTER_ID_PROPERTY}) is not one DNS label",
             permanent=True,
         )
-    member_set = await _property(client, CLUSTERSET_PROPERTY, clusterset, mutable=False)
+    member_set = await _property(client, CLUSTERSET_PROPERTY, clusterset)
     if member_set != clusterset:
         raise JoinError(
             f"it belongs to clusterset {member_set[:80]!r} ({CLUSTERSET_PROPERTY}), "
@@ -150,7 +150,7 @@ async def _established(client: KubeClient, name: str) -> None:
         await asyncio.sleep(0.2)
 
 
-async def _property(client: KubeClient, name: str, value: str, *, mutable: bool) -> str:
+async def _property(client: KubeClient, name: str, value: str) -> str:
     """The member's property ``name``; written as ``value`` when it has none."""
     path = f"{PROPERTIES}/{name}"
     try:
@@ -159,7 +159,7 @@ async def _property(client: KubeClient, name: str, value: str, *, mutable: bool)
         live = None
     if live is not None:
         found = str((live.get("spec") or {}).get("value") or "")
-        if found and not mutable:
+        if found:  # immutable while the member is in a clusterset
             return found
     body = {
         "apiVersion": "about.k8s.io/v1beta1",

@@ -33,7 +33,8 @@ Plain manifests may also have Fleet's raw-YAML overlays laid over them (``Direct
 ``RenderError.tool`` says which part failed: ``"directory"``, ``"kustomize"``, ``"helm"`` or
 ``"plugin"`` (the overlays).
 
-Why one module of ~970 lines: the three renderers share the subprocess runner with its
+Why one module of ~1150 lines: the three renderers (and Fleet's overlays over plain
+manifests, whose strategic merges are kubectl's) share the subprocess runner with its
 deadline and output bound, the read-only copy of the source, the path checks that keep value
 files and symlinks inside it, and one parser of the output; each renderer is a short
 function over those.
