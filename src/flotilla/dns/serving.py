@@ -58,15 +58,10 @@ class DnsServer:
             self.answers = Answers(zones)
 
     async def serve(self, host: str, port: int, *, started: asyncio.Event | None = None) -> None:
-        """Serve on ``host``:``port`` (0: a free port, the same for UDP and TCP when it
-        can be had) until cancelled."""
+        """Serve on ``host``:``port`` (0: a free port, the same for UDP and TCP) until
+        cancelled."""
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        udp = socket.socket(family, socket.SOCK_DGRAM)
-        try:
-            udp.bind((host, port))
-        except OSError:
-            udp.close()
-            raise
+        udp, tcp = await self._bind(family, host, port)
         udp_port = udp.getsockname()[1]
         stopping = threading.Event()
         thread = threading.Thread(
@@ -74,7 +69,6 @@ class DnsServer:
         )
         thread.start()
         try:
-            tcp = await asyncio.start_server(self._connection, host, udp_port)
             try:
                 tcp_port = tcp.sockets[0].getsockname()[1]
                 self.listening = Listening(host, udp_port, tcp_port)
@@ -95,6 +89,24 @@ class DnsServer:
             await asyncio.to_thread(thread.join, 5.0)
             udp.close()
             self.listening = None
+
+    async def _bind(
+        self, family: socket.AddressFamily, host: str, port: int
+    ) -> tuple[socket.socket, asyncio.Server]:
+        """A UDP socket and a TCP server on one port; with port 0, a free one for both (a
+        port free for UDP may be taken for TCP: another is tried)."""
+        for attempt in range(20):
+            udp = socket.socket(family, socket.SOCK_DGRAM)
+            try:
+                udp.bind((host, port))
+                tcp = await asyncio.start_server(self._connection, host, udp.getsockname()[1])
+            except OSError:
+                udp.close()
+                if port != 0 or attempt == 19:
+                    raise
+                continue
+            return udp, tcp
+        raise AssertionError("unreachable")
 
     def _datagrams(self, sock: socket.socket, stopping: threading.Event) -> None:
         receive, send = sock.recvfrom, sock.sendto
